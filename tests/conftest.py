@@ -1,0 +1,25 @@
+"""Shared fixtures.
+
+Until a trained model has landed, and for tests that must not depend on its weights, tests
+export a small random-weight step model with the training code (`training.export`).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+for path in (REPO_ROOT, REPO_ROOT / "plugin"):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+
+@pytest.fixture(scope="session")
+def random_model(tmp_path_factory) -> Path:
+    """Path to a random-weight ONNX step model that follows `colormotion.contract`."""
+    from training.export import export_random_model
+
+    return export_random_model(tmp_path_factory.mktemp("model") / "random.onnx", seed=0)
