@@ -1,0 +1,36 @@
+# Two entry points on a fresh machine (see README):
+#   make demo   set up, make a sample clip, colorize it with the bundled model
+#   make test   set up, lint, run the test suite (what CI runs)
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: setup demo test lint bench clean
+
+$(BIN)/colormotion: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# the CPU build of PyTorch (training and test-time model export only)
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[cpu,training,ofx,test]'
+	touch $@
+
+setup: $(BIN)/colormotion
+
+demo: setup
+	$(BIN)/colormotion sample out/sample.mp4 --overwrite
+	$(BIN)/colormotion colorize out/sample.mp4 out/sample_colour.mp4 --overwrite
+
+lint: setup
+	$(BIN)/ruff check plugin training tests ofx_bridge
+	$(BIN)/ruff format --check plugin training tests ofx_bridge
+
+test: setup lint
+	# pytest exits 5 when it collects no tests: make treats every non-zero status as failure
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/colormotion bench
+
+clean:
+	rm -rf $(VENV) build out .pytest_cache
