@@ -1,0 +1,166 @@
+"""Frame sinks: where rendered frames go (video file, image sequence, still image), atomically.
+
+`open_sink` checks the output before any work is done (refuses the input itself, an existing
+output without overwrite, an unwritable folder); `commit` moves the finished output into place,
+`discard` removes every temporary and leaves the destination as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import OpenImageIO as oiio
+
+from .atomic import AtomicFile, AtomicFolder, check_targets, prepare_folder
+from .errors import UsageError
+from .sequence import SequencePattern, is_image_path, parse_pattern, write_image
+from .source import ClipInfo
+from .video import EncodeSettings, VideoWriter, is_video_path
+
+log = logging.getLogger(__name__)
+
+SpecLookup = Callable[[int], "oiio.ImageSpec | None"]
+
+
+def output_kind(path: str | Path) -> str:
+    """'sequence', 'still' or 'video' from the output path."""
+    if parse_pattern(path) is not None:
+        return "sequence"
+    if is_video_path(path):
+        return "video"
+    if is_image_path(path):
+        return "still"
+    raise UsageError(
+        "unknown output format (use a video extension like .mp4/.mov/.mkv or an image pattern like name.####.exr)",
+        path,
+    )
+
+
+class SequenceSink:
+    """Writes frame t to the pattern's file for t (frame numbers match the input's)."""
+
+    def __init__(self, pattern: SequencePattern, spec_of: SpecLookup) -> None:
+        self.pattern = pattern
+        self._spec_of = spec_of
+        self._folder = AtomicFolder(pattern.directory)
+        self._warned: set[str] = set()
+
+    def write(self, t: int, frame: np.ndarray) -> None:
+        path = self._folder.temp_path(self.pattern.path(t).name)
+        for warning in write_image(path, frame, self._spec_of(t)):
+            if warning not in self._warned:
+                self._warned.add(warning)
+                log.warning("%s", warning)
+
+    def commit(self) -> None:
+        self._folder.commit()
+
+    def discard(self) -> None:
+        self._folder.discard()
+
+
+class StillSink:
+    """One frame to one image file."""
+
+    def __init__(self, path: Path, spec_of: SpecLookup) -> None:
+        self._file = AtomicFile(path)
+        self._spec_of = spec_of
+
+    def write(self, t: int, frame: np.ndarray) -> None:
+        for warning in write_image(self._file.temp, frame, self._spec_of(t)):
+            log.warning("%s", warning)
+
+    def commit(self) -> None:
+        self._file.commit()
+
+    def discard(self) -> None:
+        self._file.discard()
+
+
+class VideoSink:
+    """Frames to a video file; audio of a video input is stream-copied for the rendered range."""
+
+    def __init__(self, path: Path, info: ClipInfo, frames: range, settings: EncodeSettings) -> None:
+        self._file = AtomicFile(path)
+        audio_source = info.files[0] if info.kind == "video" and info.audio_streams else None
+        start = (frames.start - info.first_frame) / info.fps
+        end = (frames.stop - info.first_frame) / info.fps
+        deep = np.dtype(info.dtype) != np.uint8
+        try:
+            self._writer = VideoWriter(
+                self._file.temp,
+                width=info.width,
+                height=info.height,
+                fps=info.fps,
+                settings=settings,
+                bit_depth=16 if deep else 8,
+                has_alpha=info.channels == 4,
+                audio_source=audio_source,
+                audio_range=(float(start), float(end)),
+            )
+        except BaseException:
+            self._file.discard()
+            raise
+
+    def write(self, t: int, frame: np.ndarray) -> None:
+        self._writer.write(video_pixels(frame, self._writer.pix_fmt))
+
+    def commit(self) -> None:
+        try:
+            self._writer.close()
+        except BaseException:
+            self._file.discard()
+            raise
+        self._file.commit()
+
+    def discard(self) -> None:
+        self._writer.abandon()
+        self._file.discard()
+
+
+def video_pixels(frame: np.ndarray, pix_fmt: str) -> np.ndarray:
+    """uint8/uint16 as they are; float frames (0..1) quantised to 16 bits (8 for 8-bit formats)."""
+    if frame.dtype in (np.uint8, np.uint16):
+        return frame
+    deep = any(depth in pix_fmt for depth in ("10", "12", "14", "16", "48", "64"))
+    clipped = np.clip(np.nan_to_num(frame.astype(np.float32), nan=0.0), 0.0, 1.0)
+    if deep:
+        return (clipped * 65535.0 + 0.5).astype(np.uint16)
+    return (clipped * 255.0 + 0.5).astype(np.uint8)
+
+
+def output_targets(path: str | Path, frames: range) -> list[Path]:
+    """Every file the output will create for `frames`."""
+    pattern = parse_pattern(path)
+    if pattern is None:
+        return [Path(path)]
+    return [pattern.path(t) for t in frames]
+
+
+def open_sink(
+    path: str | Path,
+    info: ClipInfo,
+    frames: range,
+    *,
+    overwrite: bool,
+    settings: EncodeSettings = EncodeSettings(),
+    spec_of: SpecLookup = lambda t: None,
+) -> SequenceSink | StillSink | VideoSink:
+    path = Path(path)
+    kind = output_kind(path)
+    if kind == "still" and len(frames) != 1:
+        raise UsageError(
+            f"output is a single image but {len(frames)} frames are rendered; use a pattern like name.####{path.suffix}",
+            path,
+        )
+    check_targets(output_targets(path, frames), info.files, overwrite=overwrite)
+    if kind == "sequence":
+        pattern = parse_pattern(path)
+        prepare_folder(pattern.directory)
+        return SequenceSink(pattern, spec_of)
+    if kind == "still":
+        return StillSink(path, spec_of)
+    return VideoSink(path, info, frames, settings)
