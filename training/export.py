@@ -6,9 +6,11 @@ import io
 import warnings
 from pathlib import Path
 
+import numpy as np
 import onnx
 import torch
 from colormotion import contract
+from onnx.reference import ReferenceEvaluator
 
 from training.model import ColorMotionNet
 
@@ -68,6 +70,7 @@ def export_onnx(model: ColorMotionNet, path: str | Path, version: str) -> Path:
         contract.META_VERSION: version,
         contract.META_CONTRACT: contract.CONTRACT_VERSION,
     }
+    _fold_pads_into_convs(proto)
     onnx.helper.set_model_props(proto, metadata)
     onnx.checker.check_model(proto)
     # Write to a sibling temp file first so a failed export never leaves a truncated model.
@@ -77,12 +80,86 @@ def export_onnx(model: ColorMotionNet, path: str | Path, version: str) -> Path:
     return path
 
 
+def _constant_value(graph: onnx.GraphProto, name: str) -> np.ndarray | None:
+    """Evaluate tensor `name` if it depends on constants only, else None."""
+    producers = {out: node for node in graph.node for out in node.output}
+    initializers = {init.name: init for init in graph.initializer}
+    needed, stack = set(), [name]
+    while stack:
+        tensor = stack.pop()
+        if tensor in initializers or tensor == "":
+            continue
+        node = producers.get(tensor)
+        if node is None:  # a graph input
+            return None
+        if id(node) not in needed:
+            needed.add(id(node))
+            stack.extend(node.input)
+    nodes = [node for node in graph.node if id(node) in needed]
+    used_inits = [init for init in graph.initializer if any(init.name in n.input for n in nodes)]
+    sub = onnx.helper.make_graph(
+        nodes, "const", [], [onnx.helper.make_empty_tensor_value_info(name)], used_inits
+    )
+    model = onnx.helper.make_model(sub, opset_imports=[onnx.helper.make_opsetid("", contract.OPSET)])
+    return np.asarray(ReferenceEvaluator(model).run(None, {})[0])
+
+
+def _fold_pads_into_convs(proto: onnx.ModelProto) -> None:
+    """Merge each zero Pad feeding only a Conv into the Conv's own (asymmetric) pads.
+
+    PyTorch exports F.pad through a Slice with step -1 that its constant folding skips, which
+    leaves a Pad op (and a copy of the tensor) before every stride-2 conv at run time.
+    """
+    graph = proto.graph
+    consumers: dict[str, list[onnx.NodeProto]] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    removed = []
+    for pad in [node for node in graph.node if node.op_type == "Pad"]:
+        mode = next((a.s for a in pad.attribute if a.name == "mode"), b"constant")
+        users = consumers.get(pad.output[0], [])
+        if mode != b"constant" or len(users) != 1 or users[0].op_type != "Conv":
+            continue
+        if len(pad.input) > 2 and pad.input[2]:
+            value = _constant_value(graph, pad.input[2])
+            if value is None or np.any(value != 0):
+                continue
+        pads = _constant_value(graph, pad.input[1])
+        conv = users[0]
+        conv_pads = next((list(a.ints) for a in conv.attribute if a.name == "pads"), [0, 0, 0, 0])
+        if pads is None or pads.shape != (8,) or np.any(pads[[0, 1, 4, 5]] != 0):
+            continue  # not a pure spatial pad of an NCHW tensor
+        top, left, bottom, right = (int(v) for v in pads[[2, 3, 6, 7]])
+        merged = [conv_pads[0] + top, conv_pads[1] + left, conv_pads[2] + bottom, conv_pads[3] + right]
+        for attr in list(conv.attribute):
+            if attr.name == "pads":
+                conv.attribute.remove(attr)
+        conv.attribute.append(onnx.helper.make_attribute("pads", merged))
+        conv.input[0] = pad.input[0]
+        removed.append(pad)
+    for pad in removed:
+        graph.node.remove(pad)
+    _remove_dead_nodes(graph)
+
+
+def _remove_dead_nodes(graph: onnx.GraphProto) -> None:
+    live = {out.name for out in graph.output}
+    kept = []
+    for node in reversed(graph.node):
+        if any(out in live for out in node.output):
+            kept.append(node)
+            live.update(node.input)
+    del graph.node[:]
+    graph.node.extend(reversed(kept))
+
+
 def random_model(seed: int = 0) -> ColorMotionNet:
     """A randomly initialised net whose every input matters (hint weights are not zeroed)."""
     torch.manual_seed(seed)
     model = ColorMotionNet()
     with torch.no_grad():
-        torch.nn.init.normal_(model.encoder.hint_stem.weight, std=0.5)
+        torch.nn.init.normal_(model.encoder.stem[0].weight[:, 3:], std=0.5)
     return model.eval()
 
 

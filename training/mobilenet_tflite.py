@@ -37,13 +37,15 @@ class TfSameConv(nn.Conv2d):
     """Conv2d with TensorFlow "SAME" padding for odd kernels (asymmetric when stride is 2)."""
 
     def __init__(self, in_ch: int, out_ch: int, kernel: int, stride: int = 1, groups: int = 1):
-        super().__init__(in_ch, out_ch, kernel, stride=stride, padding=0, groups=groups, bias=True)
+        # Stride 1: SAME is symmetric, so the conv pads itself (no separate Pad op in ONNX).
+        padding = kernel // 2 if stride == 1 else 0
+        super().__init__(in_ch, out_ch, kernel, stride=stride, padding=padding, groups=groups, bias=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         k, s = self.kernel_size[0], self.stride[0]
-        if k > 1:
+        if s > 1 and k > 1:
             # For even input sizes TF pads (k - s) in total, the extra pixel going after.
-            total = k - s if s > 1 else k - 1
+            total = k - s
             before = total // 2
             x = F.pad(x, (before, total - before, before, total - before))
         return super().forward(x)

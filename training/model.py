@@ -76,20 +76,22 @@ class MaskNet(nn.Module):
 
 
 class Encoder(nn.Module):
-    """MobileNetV2 blocks up to stride 16, with extra zero-initialised hint input weights."""
+    """MobileNetV2 blocks up to stride 16; the stem takes 3 more, zero-initialised, hint inputs."""
 
     def __init__(self, backbone: MobileNetV2):
         super().__init__()
-        self.stem = backbone.stem
-        self.hint_stem = TfSameConv(HINT_CHANNELS, self.stem[0].out_channels, 3, stride=2)
-        nn.init.zeros_(self.hint_stem.weight)
-        nn.init.zeros_(self.hint_stem.bias)
+        pretrained = backbone.stem[0]
+        stem = TfSameConv(3 + HINT_CHANNELS, pretrained.out_channels, 3, stride=2)
+        with torch.no_grad():
+            stem.weight.zero_()
+            stem.weight[:, :3] = pretrained.weight
+            stem.bias.copy_(pretrained.bias)
+        self.stem = nn.Sequential(stem, nn.ReLU6(inplace=True))
         self.blocks = nn.ModuleList(backbone.blocks[: TAP_S16 + 1])
 
     def forward(self, gray: torch.Tensor, hints: torch.Tensor) -> list[torch.Tensor]:
         rgb_like = (gray * 2.0 - 1.0).expand(-1, 3, -1, -1)
-        # stem = conv + ReLU6; the hint conv adds to the pretrained conv before the activation.
-        x = self.stem[1](self.stem[0](rgb_like) + self.hint_stem(hints))
+        x = self.stem(torch.cat((rgb_like, hints), dim=1))
         taps = []
         for i, block in enumerate(self.blocks):
             x = block(x)
