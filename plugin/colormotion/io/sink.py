@@ -146,7 +146,7 @@ def open_sink(
     frames: range,
     *,
     overwrite: bool,
-    settings: EncodeSettings = EncodeSettings(),
+    settings: EncodeSettings | None = None,
     spec_of: SpecLookup = lambda t: None,
 ) -> SequenceSink | StillSink | VideoSink:
     path = Path(path)
@@ -163,4 +163,4 @@ def open_sink(
         return SequenceSink(pattern, spec_of)
     if kind == "still":
         return StillSink(path, spec_of)
-    return VideoSink(path, info, frames, settings)
+    return VideoSink(path, info, frames, settings or EncodeSettings())

@@ -1,0 +1,154 @@
+"""`colormotion bench`: per-stage cost, throughput and peak memory of the whole CLI pipeline.
+
+Each scenario renders a sample clip from a video file to a video file (sequential) or to an
+image sequence in shuffled frame order (random access, as render-farm tasks do), in a fresh
+interpreter so that its peak memory is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import random
+import resource
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..io.errors import UsageError
+from . import engine
+
+STAGES = ("decode", "lab", "cuts", "flow", "hints", "model", "upsample", "encode")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    width: int
+    height: int
+    working_resolution: int | None
+    order: str  # "sequential" | "random"
+    target_fps: float
+
+
+SCENARIOS = (
+    Scenario("256x256", 256, 256, 256, "sequential", 30.0),
+    Scenario("256x256", 256, 256, 256, "random", 0.0),
+    Scenario("1080p", 1920, 1080, None, "sequential", 12.0),
+    Scenario("1080p", 1920, 1080, None, "random", 0.0),
+)
+
+
+def add_parser(commands) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        "bench",
+        help="measure speed and memory per pipeline stage",
+        description="Render sample clips at 256x256 and 1080p and print ms/frame per stage, fps and peak memory.",
+    )
+    parser.add_argument("--model", metavar="PATH", help="ONNX step model (default: the bundled model)")
+    parser.add_argument("--provider", choices=engine.PROVIDER_CHOICES, default="auto")
+    parser.add_argument(
+        "--frames", type=int, default=48, metavar="N", help="frames per scenario (default 48)"
+    )
+    parser.add_argument("--only", choices=("256x256", "1080p"), help="run one size only")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.frames < 2:
+        raise UsageError(f"--frames must be at least 2, got {args.frames}")
+    scenarios = [s for s in SCENARIOS if args.only in (None, s.name)]
+    context = multiprocessing.get_context("spawn")
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="colormotion-bench-") as folder:
+        for scenario in scenarios:
+            print(f"running {scenario.name} {scenario.order} ...", file=sys.stderr, flush=True)
+            with context.Pool(1) as pool:
+                rows.append(
+                    pool.apply(run_scenario, (scenario, args.frames, args.model, args.provider, folder))
+                )
+    print(format_table(rows))
+    return 0
+
+
+def run_scenario(scenario: Scenario, frame_count: int, model: str | None, provider: str, folder: str) -> dict:
+    """Render one scenario; returns its figures (runs in a child interpreter)."""
+    from .. import profiling
+    from ..io.sink import open_sink
+    from ..io.source import open_source
+    from .colorize import TimedSource, restore_alpha
+    from .sample import write_sample_clip
+
+    work = Path(folder)
+    clip = work / f"input-{scenario.width}x{scenario.height}.mp4"
+    if not clip.exists():
+        write_sample_clip(clip, frame_count, scenario.width, scenario.height)
+    arguments = argparse.Namespace(
+        model=model,
+        provider=provider,
+        stateless=False,
+        strength=None,
+        working_resolution=scenario.working_resolution,
+        window=None,
+        cut_sensitivity=None,
+        transfer=None,
+    )
+    node, params = engine.build_node(arguments, None)
+    source = open_source(clip, cache_frames=engine.cache_frames(arguments))
+    frames = list(range(source.first_frame, source.last_frame + 1))
+    if scenario.order == "random":
+        random.Random(0).shuffle(frames)
+        output = work / f"random-{scenario.name}" / "frame.####.png"
+    else:
+        output = work / f"out-{scenario.name}.mp4"
+    sink = open_sink(output, source.info, range(source.first_frame, source.last_frame + 1), overwrite=True)
+    timed = TimedSource(source)
+    node.render(frames[0], timed, params)  # load the model and warm up before timing
+    _clear_engine_cache()
+    profiling.reset()
+    begin = time.perf_counter()
+    for t in frames:
+        rendered = restore_alpha(node.render(t, timed, params), source.frame(t))
+        with profiling.stage("encode"):
+            sink.write(t, rendered)
+    seconds = time.perf_counter() - begin
+    sink.commit()
+    source.close()
+    stages = profiling.snapshot()
+    count = len(frames)
+    return {
+        "scenario": scenario,
+        "frames": count,
+        "ms": {name: 1000.0 * stages[name].seconds / count for name in stages},
+        "steps": stages["model"].calls / count if "model" in stages else float("nan"),
+        "fps": count / seconds,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+    }
+
+
+def _clear_engine_cache() -> None:
+    try:
+        from ..temporal.cache import PROCESS_CACHE
+    except ImportError:
+        return
+    PROCESS_CACHE.clear()
+
+
+def format_table(rows: list[dict]) -> str:
+    stages = [name for name in STAGES if any(name in row["ms"] for row in rows)]
+    header = ["size", "order", *stages, "steps/fr", "fps", "target", "peak MB"]
+    lines = []
+    for row in rows:
+        scenario = row["scenario"]
+        cells = [scenario.name, scenario.order]
+        cells += [f"{row['ms'][name]:.1f}" if name in row["ms"] else "-" for name in stages]
+        cells += [f"{row['steps']:.2f}", f"{row['fps']:.1f}"]
+        cells += [f">={scenario.target_fps:g}" if scenario.target_fps else "-", f"{row['peak_mb']:.0f}"]
+        lines.append(cells)
+    widths = [max(len(header[i]), *(len(line[i]) for line in lines)) for i in range(len(header))]
+    text = ["  ".join(h.rjust(w) for h, w in zip(header, widths))]
+    text += ["  ".join(c.rjust(w) for c, w in zip(line, widths)) for line in lines]
+    note = "stage columns: ms per output frame (random access repeats chain steps: see steps/fr)"
+    return "\n".join([*text, note])

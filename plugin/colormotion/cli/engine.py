@@ -1,0 +1,80 @@
+"""Engine options shared by `colorize` and `bench`, and their translation into node parameters."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..io.errors import InputError, UsageError
+
+TRANSFER_CHOICES = ("srgb", "rec709", "linear")
+PROVIDER_CHOICES = ("auto", "cpu", "cuda", "tensorrt")
+DEFAULT_WINDOW = 16
+
+
+def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("engine")
+    group.add_argument("--model", metavar="PATH", help="ONNX step model (default: the bundled model)")
+    group.add_argument(
+        "--provider", choices=PROVIDER_CHOICES, default="auto", help="ONNX Runtime provider (default: auto)"
+    )
+    group.add_argument(
+        "--stateless", action="store_true", help="colorize every frame on its own (no temporal state)"
+    )
+    group.add_argument("--strength", type=float, metavar="S", help="colour strength (1 = as predicted)")
+    group.add_argument(
+        "--working-resolution", type=int, metavar="N", help="model working resolution (short side)"
+    )
+    group.add_argument(
+        "--window", type=int, metavar="N", help=f"temporal window in frames, even (default {DEFAULT_WINDOW})"
+    )
+    group.add_argument("--cut-sensitivity", type=float, metavar="X", help="scene-cut sensitivity 0..1")
+    group.add_argument(
+        "--transfer", choices=TRANSFER_CHOICES, help="transfer function of the input (default srgb)"
+    )
+
+
+def validate_engine_arguments(args: argparse.Namespace) -> None:
+    if args.window is not None and (args.window < 2 or args.window % 2):
+        raise UsageError(f"--window must be an even number >= 2, got {args.window}")
+    if args.working_resolution is not None and args.working_resolution < 32:
+        raise UsageError(f"--working-resolution must be at least 32, got {args.working_resolution}")
+    if args.strength is not None and not 0.0 <= args.strength <= 4.0:
+        raise UsageError(f"--strength must be within 0..4, got {args.strength}")
+    if args.cut_sensitivity is not None and not 0.0 <= args.cut_sensitivity <= 1.0:
+        raise UsageError(f"--cut-sensitivity must be within 0..1, got {args.cut_sensitivity}")
+
+
+def cache_frames(args: argparse.Namespace) -> int:
+    """Source frames to keep decoded: a chain reaches at most one window back."""
+    return (args.window or DEFAULT_WINDOW) + 2
+
+
+def load_hints(path: str | None):
+    if path is None:
+        return None
+    from ..hints import HintError, HintSet
+
+    if not Path(path).is_file():
+        raise InputError("hints file does not exist", path)
+    try:
+        return HintSet.from_file(path)
+    except HintError as error:
+        raise InputError(f"bad hints file: {error}", path) from None
+
+
+def build_node(args: argparse.Namespace, hints):
+    """(node, params) for the options; raises ModelError when the model cannot be loaded."""
+    from ..node import ColorizeNode, StaticParams
+
+    values = {
+        "stateless": args.stateless,
+        "strength": args.strength,
+        "working_resolution": args.working_resolution,
+        "temporal_window": args.window,
+        "cut_sensitivity": args.cut_sensitivity,
+        "transfer": args.transfer,
+    }
+    values = {name: value for name, value in values.items() if value is not None}
+    node = ColorizeNode(model_path=args.model, provider=args.provider, hints=hints)
+    return node, StaticParams(values)
