@@ -23,7 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from colormotion import contract
+from colormotion import colour, contract
 from colormotion.temporal.flow import feature_flow, pixel_flow
 from torch.utils.data import Dataset
 
@@ -39,13 +39,13 @@ CLIP_WEIGHT_CAP = 300  # a clip counts at most this many pairs when drawing whic
 
 
 def rgb_to_model(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """uint8 (or float [0, 1]) RGB [H, W, 3] -> (gray [H, W] = L*/100, ab [2, H, W] = a*b*/110).
+    """sRGB [H, W, 3] (uint8, or float in [0, 1]) -> (gray [H, W] = L*/100, ab [2, H, W] = a*b*/110).
 
-    OpenCV Lab on float32 sRGB in [0, 1], as the engine does.
+    Lab exactly as the engine computes it (`colormotion.colour.to_lab`, sRGB transfer, D65);
+    OpenCV's COLOR_RGB2Lab differs from it by up to 0.2 L* / 0.4 a*b*.
     """
-    rgb = rgb.astype(np.float32) / 255.0 if rgb.dtype == np.uint8 else rgb.astype(np.float32)
-    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
-    gray = lab[..., 0] / contract.L_SCALE
+    lab = colour.to_lab(np.ascontiguousarray(rgb), "srgb")
+    gray = np.clip(lab[..., 0], 0.0, contract.L_SCALE) / contract.L_SCALE
     ab = lab[..., 1:].transpose(2, 0, 1) / contract.AB_SCALE
     return np.ascontiguousarray(gray, np.float32), np.ascontiguousarray(ab, np.float32)
 
