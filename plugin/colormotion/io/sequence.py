@@ -138,7 +138,10 @@ def read_image(path: str | Path) -> tuple[np.ndarray, oiio.ImageSpec]:
         raise InputError("input file does not exist" if not path.exists() else "input is not a file", path)
     if path.stat().st_size == 0:
         raise InputError("input file is empty", path)
-    image_input = oiio.ImageInput.open(str(path))
+    # pixels as stored: no premultiplying of PNG/TIFF alpha (we colorize RGB and keep alpha as is)
+    config = oiio.ImageSpec()
+    config.attribute("oiio:UnassociatedAlpha", 1)
+    image_input = oiio.ImageInput.open(str(path), config)
     if image_input is None:
         raise InputError(f"cannot read image: {_oiio_message(oiio.geterror())}", path)
     try:
@@ -180,6 +183,8 @@ def write_image(path: str | Path, pixels: np.ndarray, template: oiio.ImageSpec |
     spec = oiio.ImageSpec(width, height, channels, type_name)
     if template is not None:
         _copy_metadata(template, spec)
+    if template is None and channels == 4:
+        spec.attribute("oiio:UnassociatedAlpha", 1)  # video alpha is straight, not premultiplied
     spec.channelnames = ("R", "G", "B", "A")[:channels]
     spec.alpha_channel = 3 if channels == 4 else -1
     if not image_output.open(str(path), spec):
@@ -202,7 +207,7 @@ def _storage_type(format_name: str, dtype: np.dtype) -> str:
 
 
 # attributes that describe the input file's own encoding, not the picture
-_ENCODING_ATTRIBUTES = ("oiio:BitsPerSample", "oiio:UnassociatedAlpha")
+_ENCODING_ATTRIBUTES = ("oiio:BitsPerSample",)
 
 
 def _copy_metadata(template: oiio.ImageSpec, spec: oiio.ImageSpec) -> None:

@@ -1,0 +1,287 @@
+"""Media I/O: sequence patterns, pixel types and metadata, video random access, audio copy, atomicity."""
+
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import OpenImageIO as oiio
+import pytest
+from colormotion.io.atomic import TEMP_PREFIX, AtomicFile, check_targets
+from colormotion.io.errors import InputError, OutputError, UsageError
+from colormotion.io.sequence import find_frames, parse_pattern, read_image, write_image
+from colormotion.io.sink import open_sink
+from colormotion.io.source import SequenceSource, VideoSource, open_source
+from colormotion.io.video import EncodeSettings, VideoReader, VideoWriter, resolve_encoding
+
+from tests._media import audio_seconds, moving_frames, stream_summary, write_sequence, write_video
+
+# --- sequence patterns ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, prefix, suffix, padding",
+    [
+        ("shot.####.exr", "shot.", ".exr", 4),
+        ("shot.%04d.exr", "shot.", ".exr", 4),
+        ("shot_%d.png", "shot_", ".png", 1),
+        ("shot.#.dpx", "shot.", ".dpx", None),
+    ],
+)
+def test_patterns_are_parsed(name, prefix, suffix, padding):
+    pattern = parse_pattern(Path("/renders") / name)
+    assert (pattern.prefix, pattern.suffix, pattern.padding) == (prefix, suffix, padding)
+    assert pattern.directory == Path("/renders")
+
+
+def test_plain_file_name_is_no_pattern():
+    assert parse_pattern("/renders/still.exr") is None
+
+
+def test_padding_rules_match_files(tmp_path):
+    for name in ("a.0001.png", "a.0002.png", "a.10000.png", "a.01.png", "a.0003.png.bak", "b.0004.png"):
+        (tmp_path / name).write_bytes(b"x")
+    four = find_frames(parse_pattern(tmp_path / "a.####.png"))
+    assert list(four) == [1, 2, 10000]
+    assert four[1].name == "a.0001.png"
+    # a lone # takes any padding, so a.01 and a.0001 collide: refused rather than guessed
+    with pytest.raises(InputError, match="two files for frame 1"):
+        find_frames(parse_pattern(tmp_path / "a.#.png"))
+
+
+def test_output_paths_use_padding(tmp_path):
+    assert parse_pattern(tmp_path / "o.####.exr").path(7).name == "o.0007.exr"
+    assert parse_pattern(tmp_path / "o.%06d.exr").path(7).name == "o.000007.exr"
+    assert parse_pattern(tmp_path / "o.#.exr").path(7).name == "o.0007.exr"
+
+
+def test_sequence_with_gap_is_refused(tmp_path):
+    pattern = write_sequence(tmp_path, moving_frames(3))
+    os.remove(tmp_path / "clip.0002.png")
+    with pytest.raises(InputError, match="gaps"):
+        SequenceSource(pattern)
+
+
+# --- pixel types, alpha, metadata ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "ext, dtype",
+    [
+        ("png", np.uint8),
+        ("png", np.uint16),
+        ("tif", np.uint16),
+        ("exr", np.float16),
+        ("exr", np.float32),
+        ("dpx", np.uint16),
+    ],
+)
+def test_pixel_type_and_alpha_survive_a_round_trip(tmp_path, ext, dtype):
+    rng = np.random.default_rng(1)
+    if np.dtype(dtype).kind == "u":
+        pixels = rng.integers(0, np.iinfo(dtype).max, size=(5, 7, 4), endpoint=True).astype(dtype)
+    else:
+        pixels = rng.uniform(-0.5, 4.0, size=(5, 7, 4)).astype(dtype)
+    path = tmp_path / f"image.{ext}"
+    write_image(path, pixels)
+    read, spec = read_image(path)
+    assert read.dtype == dtype
+    assert read.shape == (5, 7, 4)
+    np.testing.assert_array_equal(read, pixels)
+    assert spec.alpha_channel == 3
+
+
+def test_metadata_is_copied_from_the_template(tmp_path):
+    template = oiio.ImageSpec(4, 3, 3, "half")
+    template.attribute("Artist", "Ada")
+    template.attribute("colormotion:test", 42)
+    write_image(tmp_path / "in.exr", np.zeros((3, 4, 3), np.float16), template)
+    _, spec = read_image(tmp_path / "in.exr")
+    write_image(tmp_path / "out.exr", np.ones((3, 4, 3), np.float16), spec)
+    _, copied = read_image(tmp_path / "out.exr")
+    assert copied.getattribute("Artist") == "Ada"
+    assert copied.getattribute("colormotion:test") == 42
+
+
+def test_float_frames_go_to_16_bit_png(tmp_path):
+    write_image(tmp_path / "f.png", np.full((2, 2, 3), 0.5, np.float32))
+    read, _ = read_image(tmp_path / "f.png")
+    assert read.dtype == np.uint16
+    assert read[0, 0, 0] == 32768
+
+
+def test_grey_image_becomes_rgb(tmp_path):
+    gray = np.arange(12, dtype=np.uint8).reshape(3, 4, 1)
+    output = oiio.ImageOutput.create(str(tmp_path / "g.png"))
+    output.open(str(tmp_path / "g.png"), oiio.ImageSpec(4, 3, 1, "uint8"))
+    output.write_image(gray)
+    output.close()
+    read, _ = read_image(tmp_path / "g.png")
+    assert read.shape == (3, 4, 3)
+    np.testing.assert_array_equal(read[:, :, 1], gray[:, :, 0])
+
+
+# --- video ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def lossless_video(tmp_path_factory) -> tuple[Path, list[np.ndarray]]:
+    frames = moving_frames(12)
+    path = tmp_path_factory.mktemp("video") / "lossless.mkv"
+    return write_video(path, frames, codec="ffv1", pix_fmt="bgr0"), frames
+
+
+def test_video_reads_frames_exactly(lossless_video):
+    path, frames = lossless_video
+    reader = VideoReader(path)
+    assert reader.info.frame_count == 12
+    assert reader.info.fps == Fraction(24)
+    for index, expected in enumerate(frames):
+        np.testing.assert_array_equal(reader.read(index), expected)
+    reader.close()
+
+
+def test_video_random_access_matches_sequential(tmp_path):
+    # H.264 with B-frames and a short GOP: seeking must land on the right frame
+    frames = moving_frames(12)
+    path = write_video(tmp_path / "gop.mp4", frames, options={"g": "4", "bf": "2"})
+    sequential = VideoSource(path, cache_frames=2)
+    expected = {t: sequential.frame(t).copy() for t in range(1, 13)}
+    shuffled = VideoSource(path, cache_frames=2)
+    for t in [12, 3, 7, 1, 11, 2, 9, 5, 4, 10, 6, 8]:
+        np.testing.assert_array_equal(shuffled.frame(t), expected[t], err_msg=f"frame {t}")
+
+
+def test_video_source_numbers_frames_from_one(lossless_video):
+    path, frames = lossless_video
+    source = open_source(path)
+    assert (source.first_frame, source.last_frame) == (1, 12)
+    np.testing.assert_array_equal(source.frame(1), frames[0])
+    assert source.info.kind == "video"
+    with pytest.raises(IndexError):
+        source.frame(13)
+
+
+def test_video_writer_is_lossless_with_ffv1(tmp_path, lossless_video):
+    _, frames = lossless_video
+    writer = VideoWriter(tmp_path / "out.mkv", width=96, height=64, fps=Fraction(30000, 1001))
+    for pixels in frames:
+        writer.write(pixels)
+    writer.close()
+    reader = VideoReader(tmp_path / "out.mkv")
+    assert reader.info.fps == Fraction(30000, 1001)
+    for index, expected in enumerate(frames):
+        np.testing.assert_array_equal(reader.read(index), expected)
+
+
+def test_ten_bit_video_decodes_to_uint16(tmp_path, lossless_video):
+    _, frames = lossless_video
+    writer = VideoWriter(tmp_path / "out.mov", width=96, height=64, fps=Fraction(24), bit_depth=16)
+    assert (writer.codec, writer.pix_fmt) == ("prores_ks", "yuv422p10le")
+    for pixels in frames:
+        writer.write(pixels.astype(np.uint16) * 257)
+    writer.close()
+    decoded = VideoReader(tmp_path / "out.mov").read(3)
+    assert decoded.dtype == np.uint16
+    # ProRes is lossy but close: within a few 8-bit steps
+    assert np.abs(decoded.astype(np.int32) // 257 - frames[3]).mean() < 3
+
+
+def test_default_encoders():
+    assert resolve_encoding("a.mp4", EncodeSettings(), bit_depth=8, has_alpha=False) == ("libx264", "yuv420p")
+    assert resolve_encoding("a.mov", EncodeSettings(), bit_depth=8, has_alpha=True) == (
+        "prores_ks",
+        "yuva444p10le",
+    )
+    assert resolve_encoding("a.mkv", EncodeSettings(), bit_depth=16, has_alpha=False) == ("ffv1", "rgb48le")
+    with pytest.raises(UsageError, match="unknown or unavailable"):
+        resolve_encoding("a.mp4", EncodeSettings(codec="nosuchcodec"), bit_depth=8, has_alpha=False)
+    with pytest.raises(UsageError, match="cannot encode pixel format"):
+        resolve_encoding("a.mp4", EncodeSettings(pix_fmt="rgba64le"), bit_depth=8, has_alpha=False)
+
+
+def test_odd_sizes_encode_as_444(tmp_path):
+    writer = VideoWriter(tmp_path / "odd.mp4", width=5, height=3, fps=Fraction(24))
+    assert writer.pix_fmt == "yuv444p"
+    writer.write(np.full((3, 5, 3), 128, np.uint8))
+    writer.close()
+    assert VideoReader(tmp_path / "odd.mp4").read(0).shape == (3, 5, 3)
+
+
+def test_audio_is_stream_copied(tmp_path):
+    frames = moving_frames(12)
+    source = write_video(tmp_path / "with_audio.mp4", frames, audio=True)
+    writer = VideoWriter(tmp_path / "out.mp4", width=96, height=64, fps=Fraction(24), audio_source=source)
+    for pixels in frames:
+        writer.write(pixels)
+    writer.close()
+    assert stream_summary(tmp_path / "out.mp4") == [("video", "h264"), ("audio", "aac")]
+    assert audio_seconds(tmp_path / "out.mp4") == pytest.approx(audio_seconds(source), abs=0.03)
+
+
+def test_identity_follows_the_file(tmp_path, lossless_video):
+    path, frames = lossless_video
+    copy = tmp_path / "copy.mkv"
+    copy.write_bytes(path.read_bytes())
+    before = VideoSource(copy).identity
+    assert VideoSource(copy).identity == before
+    os.utime(copy, ns=(1, 1))
+    assert VideoSource(copy).identity != before
+
+
+# --- atomic output -------------------------------------------------------------------------------
+
+
+def test_atomic_file_discard_keeps_the_old_file(tmp_path):
+    final = tmp_path / "out.mp4"
+    final.write_bytes(b"precious")
+    atomic = AtomicFile(final)
+    atomic.temp.write_bytes(b"half written")
+    atomic.discard()
+    assert final.read_bytes() == b"precious"
+    assert os.listdir(tmp_path) == ["out.mp4"]
+
+
+def test_check_targets(tmp_path):
+    existing = tmp_path / "in.png"
+    existing.write_bytes(b"x")
+    link = tmp_path / "link.png"
+    os.link(existing, link)
+    with pytest.raises(OutputError, match="is the input"):
+        check_targets([link], [existing], overwrite=True)
+    with pytest.raises(OutputError, match="is the input"):
+        check_targets([tmp_path / "." / "in.png"], [existing], overwrite=True)
+    with pytest.raises(OutputError, match="exists"):
+        check_targets([link], [tmp_path / "other.png"], overwrite=False)
+    check_targets([tmp_path / "new.png"], [existing], overwrite=False)
+
+
+def test_interrupted_sequence_leaves_nothing(tmp_path):
+    pattern = write_sequence(tmp_path / "in", moving_frames(4))
+    source = SequenceSource(pattern)
+    out_pattern = tmp_path / "out" / "o.####.png"
+    sink = open_sink(out_pattern, source.info, range(1, 5), overwrite=False, spec_of=source.spec)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            for t in range(1, 5):
+                if t == 3:
+                    raise KeyboardInterrupt
+                sink.write(t, source.frame(t))
+    finally:
+        sink.discard()
+    assert os.listdir(tmp_path / "out") == []
+
+
+def test_sink_commit_moves_frames_into_place(tmp_path):
+    pattern = write_sequence(tmp_path / "in", moving_frames(4), first=101)
+    source = SequenceSource(pattern)
+    sink = open_sink(
+        tmp_path / "out" / "o.####.png", source.info, range(102, 104), overwrite=False, spec_of=source.spec
+    )
+    for t in range(102, 104):
+        sink.write(t, source.frame(t))
+    sink.commit()
+    assert sorted(os.listdir(tmp_path / "out")) == ["o.0102.png", "o.0103.png"]
+    assert not any(name.startswith(TEMP_PREFIX) for name in os.listdir(tmp_path / "out"))
