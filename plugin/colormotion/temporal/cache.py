@@ -148,7 +148,11 @@ class ProcessCache:
         with self._lock:
             self._store(key, value, size)
 
-    def get_or_compute(self, key: Hashable, compute: Callable[[], V]) -> V:
+    def get_or_compute(self, key: Hashable, compute: Callable[[], V], keep: bool = True) -> V:
+        """The value under `key`, computing it once however many threads ask at the same time.
+
+        keep=False shares the result with concurrent askers but does not store it.
+        """
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:
@@ -182,7 +186,8 @@ class ProcessCache:
         pending.value = value
         with self._lock:
             del self._pending[key]
-            self._store(key, value, size)
+            if keep:
+                self._store(key, value, size)
         pending.done.set()
         return value
 

@@ -1,0 +1,402 @@
+"""The temporal engine: frame t of a clip -> the colourised frame, independent of render order.
+
+Frame t is the last step of the chain chosen by `chain.chain_start` (ARCHITECTURE.md). Each
+step k of a chain: working-res L* of frame k, feature-grid flow k -> k-1, the hints at k
+rasterised, one `StepModel.step`. The last step's a*b* goes to `colour.recombine` with the
+full-resolution frame t, whose L* is kept exactly.
+
+Every intermediate value sits in the process cache under a key that names everything it
+depends on (model sha256, working size, transfer, frame identity or content, hints), so a
+cache hit is bit-identical to recomputing and renders agree in any order, on any thread, in
+any process. A chain state's key hashes the keys of all its frames and hints in order.
+
+Streaming sources (random_access False) hand out only the current frame. In-order streaming
+reuses the states the previous frame left in the cache, which are exactly those random access
+would compute, so its output is identical; when a needed state is missing (out-of-order
+request, a stream that began mid-clip) the frame is rendered from the best available state
+and a warning is logged; exact output resumes once the chain rule reaches frames streamed
+in order.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .. import colour, profiling
+from ..contract import AB_SCALE
+from ..model import StepModel
+from . import chain
+from .cache import PROCESS_CACHE, ProcessCache, digest
+from .cuts import is_scene_cut
+from .flow import feature_flow
+
+log = logging.getLogger("colormotion")
+
+HintsAt = Callable[[int], Sequence[Any]]  # frame -> list[ActiveHint]
+
+WORKING_SHORT_SIDES = (256, 384, 512, 768)
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Everything besides the source, the hints and the model that changes the output."""
+
+    working_short_side: int = 256
+    temporal_window: int = 16
+    cut_sensitivity: float = 0.5
+    transfer: str = "srgb"
+    strength: float = 1.0
+    stateless: bool = False
+
+    def __post_init__(self) -> None:
+        side = self.working_short_side
+        if isinstance(side, bool) or not isinstance(side, int) or side < 32 or side % 32:
+            raise ValueError(f"working_short_side must be a positive multiple of 32, got {side!r}")
+        chain.anchor_spacing(self.temporal_window)
+        if not 0.0 <= self.cut_sensitivity <= 1.0:
+            raise ValueError(f"cut_sensitivity must lie in 0..1, got {self.cut_sensitivity}")
+        if self.transfer not in colour.TRANSFERS:
+            raise ValueError(f"transfer must be one of {colour.TRANSFERS}, got {self.transfer!r}")
+        if not (0.0 <= self.strength and math.isfinite(self.strength)):
+            raise ValueError(f"strength must be a finite number >= 0, got {self.strength}")
+
+
+class _Unavailable(Exception):
+    """A streaming render needs a frame or state the host can no longer give."""
+
+
+class _StreamTracker:
+    """What a streaming source showed recently: frame keys by frame, and the fallback chain."""
+
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+        self.frame_keys: OrderedDict[int, str] = OrderedDict()
+        self.last_frame: int | None = None
+        self.fallback_start: int | None = None  # the chain a degraded stream is following
+        self.degraded = False
+        self.lock = threading.Lock()
+
+    def record(self, t: int, frame_key: str) -> None:
+        self.frame_keys[t] = frame_key
+        self.frame_keys.move_to_end(t)
+        while len(self.frame_keys) > self.keep:
+            self.frame_keys.popitem(last=False)
+
+
+# Streaming records are per process, like the cache: a host may build a new node for every frame.
+_TRACKERS: OrderedDict[tuple, _StreamTracker] = OrderedDict()
+_TRACKERS_LOCK = threading.Lock()
+_MAX_TRACKERS = 32
+
+
+def stream_tracker(identity: str | None, chain_root: str) -> _StreamTracker:
+    """The record of one streaming source (by identity) under one model and settings."""
+    key = (identity, chain_root)
+    with _TRACKERS_LOCK:
+        tracker = _TRACKERS.get(key)
+        if tracker is None:
+            tracker = _TRACKERS[key] = _StreamTracker(keep=128)
+        _TRACKERS.move_to_end(key)
+        while len(_TRACKERS) > _MAX_TRACKERS:
+            _TRACKERS.popitem(last=False)
+        return tracker
+
+
+class _Render:
+    """One call to `TemporalEngine.render`: the source, settings and hints, with per-call memos."""
+
+    def __init__(
+        self, engine: TemporalEngine, source, t: int, settings: EngineSettings, hints_at: HintsAt | None
+    ):
+        self.engine = engine
+        self.model: StepModel = engine.model
+        self.cache: ProcessCache = engine.cache
+        self.source = source
+        self.t = t
+        self.settings = settings
+        self.hints_at = hints_at
+        self.streaming = not bool(getattr(source, "random_access", True))
+        self.tracker: _StreamTracker | None = None
+        identity = getattr(source, "identity", None)
+        self.identity = None if identity is None else str(identity)
+        self.frame_settings = (settings.working_short_side, settings.transfer)
+        self.chain_root = digest("chain", self.model.sha256, self.frame_settings)
+        self._frame_keys: dict[int, str] = {}
+        self._hint_rasters: dict[int, tuple[str, np.ndarray | None]] = {}
+        self._chain_keys: dict[tuple[int, int], str] = {}
+        self.current_frame: np.ndarray | None = None
+        self.current_lightness: np.ndarray | None = None
+
+    # -- source frames -----------------------------------------------------------------------
+
+    def read(self, k: int) -> np.ndarray:
+        if k == self.t and self.current_frame is not None:
+            return self.current_frame
+        if self.streaming and k != self.t:
+            raise _Unavailable(f"frame {k}")
+        frame = np.asarray(self.source.frame(k))  # decode time is the adapter's to record
+        colour.check_frame(frame)
+        if k == self.t:
+            self.current_frame = frame
+        return frame
+
+    def frame_key(self, k: int) -> str:
+        key = self._frame_keys.get(k)
+        if key is not None:
+            return key
+        if self.identity is not None:
+            key = digest("identity", self.identity, k)
+        elif self.streaming and k != self.t:
+            key = self.tracker.frame_keys.get(k) if self.tracker else None
+            if key is None:
+                raise _Unavailable(f"frame {k}")
+        else:
+            # no identity: the frame's content names it; keep the gray we must compute anyway
+            frame = self.read(k)
+            key = digest("content", frame)
+            self._frame_keys[k] = key
+            self.gray(k)
+        self._frame_keys[k] = key
+        return key
+
+    def gray(self, k: int) -> np.ndarray:
+        """Working-resolution L*/100 of frame k, [h, w] float32."""
+        key = ("gray", self.frame_key(k), self.frame_settings)
+        gray = self.cache.get(key)
+        if gray is not None:
+            return gray
+        if self.streaming and k != self.t:
+            raise _Unavailable(f"working data of frame {k}")
+        return self.cache.get_or_compute(key, lambda: self._compute_gray(k))
+
+    def _compute_gray(self, k: int) -> np.ndarray:
+        frame = self.read(k)
+        with profiling.stage("lab"):
+            lightness = colour.to_lightness(frame, self.settings.transfer)
+            size = colour.working_size(frame.shape[0], frame.shape[1], self.settings.working_short_side)
+            gray = colour.model_gray(lightness, size)
+        if k == self.t:
+            self.current_lightness = lightness
+        return gray
+
+    # -- per-frame analysis -------------------------------------------------------------------
+
+    def is_cut(self, c: int) -> bool:
+        """Frame c begins a new shot (decided from frames c-1 and c alone)."""
+        if c <= self.source.first_frame:
+            return False
+        key = (
+            "cut",
+            self.frame_key(c - 1),
+            self.frame_key(c),
+            self.frame_settings,
+            self.settings.cut_sensitivity,
+        )
+        decided = self.cache.get(key)
+        if decided is None:
+            prev, now = self.gray(c - 1), self.gray(c)
+
+            def decide() -> np.ndarray:
+                with profiling.stage("cuts"):
+                    return np.bool_(is_scene_cut(prev, now, self.settings.cut_sensitivity))
+
+            decided = self.cache.get_or_compute(key, decide)
+        return bool(decided)
+
+    def flow(self, k: int) -> np.ndarray:
+        stride = self.model.feature_stride
+        key = ("flow", self.frame_key(k), self.frame_key(k - 1), self.frame_settings, stride)
+        flow = self.cache.get(key)
+        if flow is None:
+            now, prev = self.gray(k), self.gray(k - 1)
+
+            def compute() -> np.ndarray:
+                with profiling.stage("flow"):
+                    return feature_flow(now, prev, stride)
+
+            flow = self.cache.get_or_compute(key, compute)
+        return flow
+
+    def hints(self, k: int) -> tuple[str, np.ndarray | None]:
+        """(fingerprint, [3, h, w] raster or None when frame k has no hints)."""
+        memo = self._hint_rasters.get(k)
+        if memo is not None:
+            return memo
+        active = list(self.hints_at(k)) if self.hints_at is not None else []
+        if not active:
+            memo = ("none", None)
+        else:
+            from .. import hints as hints_module
+
+            height, width = self.gray(k).shape
+            with profiling.stage("hints"):
+                raster = np.ascontiguousarray(hints_module.rasterise(active, height, width), np.float32)
+            memo = (digest("hints", raster), raster)
+        self._hint_rasters[k] = memo
+        return memo
+
+    # -- chains -------------------------------------------------------------------------------
+
+    def chain_key(self, start: int, k: int) -> str:
+        """Key of the state (blended features) after step k of the chain that begins at `start`."""
+        key = self._chain_keys.get((start, k))
+        if key is None:
+            if k == start:
+                key = digest(self.chain_root, "start", self.frame_key(k), self.hints(k)[0])
+            else:
+                key = digest(self.chain_key(start, k - 1), self.frame_key(k), self.hints(k)[0])
+            self._chain_keys[(start, k)] = key
+        return key
+
+    def _step(self, start: int, k: int, prev_feat: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Run the model for step k of chain `start` -> (ab [2, h, w], feat [1, C, h/s, w/s])."""
+        gray = self.gray(k)
+        height, width = gray.shape
+        _, raster = self.hints(k)
+        if raster is None:
+            raster = np.zeros((3, height, width), np.float32)
+        has_prev = k > start
+        flow = self.flow(k)[None] if has_prev else None
+        with profiling.stage("model"):
+            ab, feat, _ = self.model.step(
+                gray[None, None], raster[None], prev_feat if has_prev else None, flow, float(has_prev)
+            )
+        return ab[0], feat
+
+    def run_chain(self, start: int, t: int, want_ab: bool) -> np.ndarray | None:
+        """Advance chain `start` to frame t from its latest cached state; a*b* at t if wanted."""
+        final_key = self.chain_key(start, t)
+        if want_ab:
+            ab = self.cache.get(("ab", final_key))
+            if ab is not None:
+                return ab
+        elif ("feat", final_key) in self.cache:
+            return None
+        # the latest cached state to resume from (cheap: keys only)
+        resume, feat = start, None
+        for k in range(t - 1, start - 1, -1):
+            cached = self.cache.get(("feat", self.chain_key(start, k)))
+            if cached is not None:
+                resume, feat = k + 1, cached
+                break
+        for k in range(resume, t + 1):
+            key = self.chain_key(start, k)
+            prev = feat
+            if k == t and want_ab:
+                ab, feat = self.cache.get_or_compute(
+                    ("out", key), lambda k=k, prev=prev: self._step(start, k, prev), keep=False
+                )
+                self.cache.put(("feat", key), feat)
+                self.cache.put(("ab", key), ab)
+                return ab
+            feat = self.cache.get_or_compute(
+                ("feat", key), lambda k=k, prev=prev: self._step(start, k, prev)[1]
+            )
+        return None
+
+    def warm_up(self, start: int) -> None:
+        """Advance the chains later frames need when that costs one step (never a long warm-up)."""
+        t = self.t
+        for other in chain.live_chain_starts(
+            t, start, self.source.first_frame, self.settings.temporal_window
+        )[1:]:
+            if other == t or ("feat", self.chain_key(other, t - 1)) in self.cache:
+                self.run_chain(other, t, want_ab=False)
+
+    # -- the frame ----------------------------------------------------------------------------
+
+    def exact_ab(self) -> np.ndarray:
+        """a*b* of frame t by the chain rule (raises _Unavailable in streaming when data is gone)."""
+        t, settings = self.t, self.settings
+        if settings.stateless:
+            return self.run_chain(t, t, want_ab=True)
+        start = chain.chain_start(t, self.source.first_frame, settings.temporal_window, self.is_cut)
+        ab = self.run_chain(start, t, want_ab=True)
+        self.warm_up(start)
+        return ab
+
+    def fallback_ab(self) -> np.ndarray:
+        """Streaming without the needed states: continue the degraded stream's own chain, else
+        begin one at t; keep the chain rule's future chains advancing so exact output resumes."""
+        t, tracker = self.t, self.tracker
+        start = t
+        follow = tracker.fallback_start
+        if follow is not None and tracker.last_frame == t - 1 and follow < t:
+            try:
+                if not self.is_cut(t) and ("feat", self.chain_key(follow, t - 1)) in self.cache:
+                    start = follow
+            except _Unavailable:
+                pass
+        tracker.fallback_start = start
+        ab = self.run_chain(start, t, want_ab=True)
+        # keep the newest anchor's chain going: the chain rule's output comes back through it
+        newest = chain.anchor(t, self.source.first_frame, self.settings.temporal_window)
+        try:
+            if newest == t or ("feat", self.chain_key(newest, t - 1)) in self.cache:
+                self.run_chain(newest, t, want_ab=False)
+        except _Unavailable:
+            pass
+        return ab
+
+    def ab(self) -> np.ndarray:
+        if not self.streaming:
+            return self.exact_ab()
+        self.tracker = stream_tracker(self.identity, self.chain_root)
+        with self.tracker.lock:
+            self.tracker.record(self.t, self.frame_key(self.t))
+            try:
+                ab = self.exact_ab()
+                if self.tracker.degraded:
+                    log.info("colormotion: streaming render back in step at frame %d", self.t)
+                self.tracker.degraded = False
+                self.tracker.fallback_start = None
+            except _Unavailable as missing:
+                if not self.tracker.degraded:
+                    log.warning(
+                        "colormotion: frame %d requested out of order in a streaming host (%s is no longer "
+                        "available); rendering from the nearest available state until the stream is back in order",
+                        self.t,
+                        missing,
+                    )
+                self.tracker.degraded = True
+                ab = self.fallback_ab()
+            self.tracker.last_frame = self.t
+        return ab
+
+    def output(self) -> np.ndarray:
+        ab_scaled = self.ab()  # [2, h, w], a*b* / AB_SCALE
+        frame = self.read(self.t)
+        with profiling.stage("upsample"):
+            ab = np.ascontiguousarray(ab_scaled.transpose(1, 2, 0)) * np.float32(AB_SCALE)
+            return colour.recombine(
+                frame,
+                ab,
+                self.settings.transfer,
+                strength=self.settings.strength,
+                lab=self.current_lightness,
+            )
+
+
+class TemporalEngine:
+    """Renders frames of a source clip with one StepModel; holds no state that changes output."""
+
+    def __init__(self, model: StepModel, cache: ProcessCache | None = None):
+        self.model = model
+        self.cache = PROCESS_CACHE if cache is None else cache
+
+    def render(self, source, t: int, settings: EngineSettings, hints_at: HintsAt | None = None) -> np.ndarray:
+        """The colourised frame t of `source` (a node.FrameSource), same dtype and channels."""
+        t = int(t)
+        if not source.first_frame <= t <= source.last_frame:
+            raise ValueError(
+                f"frame {t} lies outside the clip's frames {source.first_frame}..{source.last_frame}"
+            )
+        return _Render(self, source, t, settings, hints_at).output()
