@@ -53,10 +53,10 @@ def cache_frames(args: argparse.Namespace) -> int:
 def load_hints(path: str | None):
     if path is None:
         return None
-    from ..hints import HintError, HintSet
-
     if not Path(path).is_file():
         raise InputError("hints file does not exist", path)
+    from ..hints import HintError, HintSet
+
     try:
         return HintSet.from_file(path)
     except HintError as error:

@@ -64,7 +64,7 @@ class VideoReader:
 
     def _setup(self) -> None:
         if not self._container.streams.video:
-            raise InputError("no video stream", self.path)
+            raise InputError("no video stream (or no video frames) in the file", self.path)
         self._stream = self._container.streams.video[0]
         self._stream.thread_type = "AUTO"
         context = self._stream.codec_context
@@ -181,6 +181,8 @@ class VideoReader:
 def _open_input(path: Path) -> av.container.InputContainer:
     try:
         return av.open(str(path), mode="r")
+    except av.error.EOFError:
+        raise InputError("video has no frames (the file ends before its first frame)", path) from None
     except av.error.FFmpegError as error:
         raise InputError(f"cannot read video: {_ffmpeg_message(error)}", path) from None
 

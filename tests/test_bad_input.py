@@ -1,0 +1,275 @@
+"""Bad input and unsafe output: a clear one-line message, the documented exit code, nothing lost."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from colormotion.cli.main import EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE, main
+from colormotion.io.atomic import TEMP_PREFIX
+from colormotion.io.sequence import read_image, write_image
+
+from tests._media import moving_frames, write_sequence, write_video
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str]:
+    code = main([str(arg) for arg in argv])
+    return code, capsys.readouterr().err
+
+
+def assert_one_line_error(message: str, *fragments: str) -> None:
+    lines = [line for line in message.splitlines() if line.startswith("colormotion: error:")]
+    assert len(lines) == 1, message
+    assert "Traceback" not in message
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def no_temporaries(folder: Path) -> bool:
+    return not any(name.startswith(TEMP_PREFIX) for name in os.listdir(folder))
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    return write_video(tmp_path_factory.mktemp("clip") / "clip.mp4", moving_frames(8))
+
+
+# --- input errors (exit 3): reported before any model is loaded ----------------------------------
+
+
+def test_missing_input(capsys, tmp_path):
+    code, err = run_cli(capsys, "colorize", tmp_path / "nope.mp4", tmp_path / "out.mp4")
+    assert code == EXIT_INPUT
+    assert_one_line_error(err, "does not exist", "nope.mp4")
+    assert os.listdir(tmp_path) == []
+
+
+def test_empty_file(capsys, tmp_path):
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    code, err = run_cli(capsys, "colorize", tmp_path / "empty.mp4", tmp_path / "out.mp4")
+    assert code == EXIT_INPUT
+    assert_one_line_error(err, "empty", "empty.mp4")
+
+
+@pytest.mark.parametrize("name", ["garbage.mp4", "garbage.exr", "garbage.png"])
+def test_corrupt_file(capsys, tmp_path, name):
+    (tmp_path / name).write_bytes(np.random.default_rng(0).integers(0, 256, 4000, dtype=np.uint8).tobytes())
+    code, err = run_cli(capsys, "colorize", tmp_path / name, tmp_path / "out.mkv")
+    assert code == EXIT_INPUT
+    assert_one_line_error(err, name)
+
+
+def test_truncated_image(capsys, tmp_path):
+    write_image(tmp_path / "whole.exr", np.random.default_rng(0).random((64, 96, 3), dtype=np.float32))
+    data = (tmp_path / "whole.exr").read_bytes()
+    (tmp_path / "cut.exr").write_bytes(data[: len(data) // 2])
+    code, err = run_cli(capsys, "colorize", tmp_path / "cut.exr", tmp_path / "out.exr")
+    assert code == EXIT_INPUT
+    assert_one_line_error(err, "cut.exr")
+    assert not (tmp_path / "out.exr").exists()
+
+
+def test_truncated_video_without_index(capsys, tmp_path, clip):
+    # an mp4 whose index (moov, written last) is cut off cannot be read at all
+    data = clip.read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(data[: len(data) // 2])
+    code, err = run_cli(capsys, "colorize", tmp_path / "cut.mp4", tmp_path / "out.mp4")
+    assert code == EXIT_INPUT
+    assert_one_line_error(err, "cut.mp4")
+
+
+@pytest.mark.parametrize(
+    "container, codec, pix_fmt", [("mp4", "libx264", "yuv420p"), ("mkv", "ffv1", "bgr0")]
+)
+def test_zero_frame_video(capsys, tmp_path, container, codec, pix_fmt):
+    path = tmp_path / f"zero.{container}"
+    with av.open(str(path), "w") as output:
+        stream = output.add_stream(codec, rate=24)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, pix_fmt
+        output.start_encoding()
+    code, err = run_cli(capsys, "colorize", path, tmp_path / "out.mp4")
+    assert code == EXIT_INPUT
+    assert_one_line_error(err, "no", "frame", path.name)
+
+
+def test_audio_only_file(capsys, tmp_path):
+    path = tmp_path / "audio.mp4"
+    with av.open(str(path), "w") as output:
+        stream = output.add_stream("aac", rate=48000)
+        stream.layout = "mono"
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="flt", layout="mono")
+        frame.sample_rate, frame.pts = 48000, 0
+        output.mux(stream.encode(frame))
+        output.mux(stream.encode(None))
+    code, err = run_cli(capsys, "colorize", path, tmp_path / "out.mp4")
+    assert code == EXIT_INPUT
+    assert_one_line_error(err, "no video stream", "audio.mp4")
+
+
+def test_sequence_pattern_without_frames(capsys, tmp_path):
+    code, err = run_cli(capsys, "colorize", tmp_path / "shot.####.exr", tmp_path / "out.####.exr")
+    assert code == EXIT_INPUT
+    assert_one_line_error(err, "no frames match", "shot.####.exr")
+
+
+def test_missing_hints_file(capsys, tmp_path, clip):
+    code, err = run_cli(capsys, "colorize", clip, tmp_path / "out.mp4", "--hints", tmp_path / "hints.json")
+    assert code == EXIT_INPUT
+    assert_one_line_error(err, "hints", "hints.json")
+
+
+@pytest.mark.parametrize("text", ["{not json", '{"hints": 5}', '{"hints": [{"frame": "x"}]}'])
+def test_malformed_hints(capsys, tmp_path, clip, text):
+    pytest.importorskip("colormotion.hints")
+    (tmp_path / "hints.json").write_text(text)
+    code, err = run_cli(capsys, "colorize", clip, tmp_path / "out.mp4", "--hints", tmp_path / "hints.json")
+    assert code == EXIT_INPUT
+    assert_one_line_error(err, "hints", "hints.json")
+    assert not (tmp_path / "out.mp4").exists()
+
+
+# --- usage errors (exit 2) -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "extra, fragment",
+    [
+        (["--frames", "5-2"], "ends before"),
+        (["--frames", "0-3"], "outside"),
+        (["--frames", "abc"], "A-B"),
+        (["--window", "7"], "even"),
+        (["--codec", "nosuchcodec"], "nosuchcodec"),
+        (["--transfer", "gamma"], "invalid choice"),
+    ],
+)
+def test_usage_errors(capsys, tmp_path, clip, extra, fragment):
+    code, err = run_cli(capsys, "colorize", clip, tmp_path / "out.mp4", *extra)
+    assert code == EXIT_USAGE
+    assert fragment in err
+    assert "Traceback" not in err
+    assert os.listdir(tmp_path) == []
+
+
+def test_still_output_for_many_frames_is_refused(capsys, tmp_path, clip):
+    code, err = run_cli(capsys, "colorize", clip, tmp_path / "out.png")
+    assert code == EXIT_USAGE
+    assert_one_line_error(err, "single image", "out.png")
+
+
+# --- output errors (exit 4): nothing on disk is touched ------------------------------------------
+
+
+def test_existing_output_is_kept_without_overwrite(capsys, tmp_path, clip):
+    existing = tmp_path / "out.mp4"
+    existing.write_bytes(b"an earlier render")
+    code, err = run_cli(capsys, "colorize", clip, existing)
+    assert code == EXIT_OUTPUT
+    assert_one_line_error(err, "exists", "--overwrite", "out.mp4")
+    assert existing.read_bytes() == b"an earlier render"
+    assert no_temporaries(tmp_path)
+
+
+def test_existing_sequence_frame_is_kept_without_overwrite(capsys, tmp_path):
+    pattern = write_sequence(tmp_path / "in", moving_frames(3))
+    (tmp_path / "out").mkdir()
+    existing = tmp_path / "out" / "o.0002.png"
+    existing.write_bytes(b"frame two of an earlier render")
+    code, err = run_cli(capsys, "colorize", pattern, tmp_path / "out" / "o.####.png")
+    assert code == EXIT_OUTPUT
+    assert_one_line_error(err, "exists", "o.0002.png")
+    assert os.listdir(tmp_path / "out") == ["o.0002.png"]
+    assert existing.read_bytes() == b"frame two of an earlier render"
+
+
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
+def test_output_equal_to_input_is_refused(capsys, tmp_path, clip, overwrite):
+    copy = tmp_path / "clip.mp4"
+    copy.write_bytes(clip.read_bytes())
+    code, err = run_cli(capsys, "colorize", copy, tmp_path / "." / "clip.mp4", *overwrite)
+    assert code == EXIT_OUTPUT
+    assert_one_line_error(err, "is the input", "clip.mp4")
+    assert copy.read_bytes() == clip.read_bytes()
+
+
+def test_sequence_output_onto_its_own_frames_is_refused(capsys, tmp_path):
+    pattern = write_sequence(tmp_path, moving_frames(3))
+    before = {name: (tmp_path / name).read_bytes() for name in os.listdir(tmp_path)}
+    # another spelling of the same files: %04d instead of ####
+    code, err = run_cli(capsys, "colorize", pattern, tmp_path / "clip.%04d.png", "--overwrite")
+    assert code == EXIT_OUTPUT
+    assert_one_line_error(err, "is the input")
+    assert {name: (tmp_path / name).read_bytes() for name in os.listdir(tmp_path)} == before
+
+
+def test_unwritable_output_folder(capsys, tmp_path, clip):
+    # a regular file where the output folder should be: even root cannot create files in it
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_bytes(b"keep me")
+    code, err = run_cli(capsys, "colorize", clip, blocker / "out.mp4")
+    assert code == EXIT_OUTPUT
+    assert_one_line_error(err, "output folder", "not_a_folder")
+    assert blocker.read_bytes() == b"keep me"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_read_only_output_folder(capsys, tmp_path, clip):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        code, err = run_cli(capsys, "colorize", clip, folder / "out.mp4")
+    finally:
+        folder.chmod(0o755)
+    assert code == EXIT_OUTPUT
+    assert_one_line_error(err, "not writable", "locked")
+
+
+def test_console_script_exit_code_and_message(tmp_path):
+    """The real entry point: exit status reaches the shell, one line, no traceback."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "colormotion.cli.main",
+            "colorize",
+            str(tmp_path / "missing.mov"),
+            str(tmp_path / "o.mp4"),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLORMOTION_DEBUG": ""},
+    )
+    assert result.returncode == EXIT_INPUT
+    assert result.stderr.strip().splitlines() == [
+        f"colormotion: error: input file does not exist ({tmp_path / 'missing.mov'})"
+    ]
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "colormotion.cli.main",
+            "--debug",
+            "colorize",
+            str(tmp_path / "missing.mov"),
+            str(tmp_path / "o.mp4"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == EXIT_INPUT
+    assert "Traceback" in result.stderr
+
+
+def test_input_untouched_by_a_failed_run(capsys, tmp_path):
+    pattern = write_sequence(tmp_path, moving_frames(2), ext="exr")
+    before = read_image(tmp_path / "clip.0001.exr")[0].copy()
+    run_cli(capsys, "colorize", pattern, tmp_path / "clip.####.exr", "--overwrite")
+    np.testing.assert_array_equal(read_image(tmp_path / "clip.0001.exr")[0], before)
