@@ -122,14 +122,13 @@ def _provider_chain(provider: str) -> list[str]:
     if provider not in PROVIDERS:
         raise ModelError(f"unknown provider {provider!r}; choose one of {', '.join(PROVIDERS)}")
     available = set(available_providers())
-    wanted = ["tensorrt", "cuda", "cpu"] if provider == "auto" else [provider, "cpu"]
     if provider != "auto" and _ORT_PROVIDER[provider] not in available:
-        log.warning("provider %r is not available in this onnxruntime build; using the CPU", provider)
-    if provider == "tensorrt":
-        wanted = ["tensorrt", "cuda", "cpu"]
-    return [_ORT_PROVIDER[name] for name in wanted if _ORT_PROVIDER[name] in available] or [
-        _ORT_PROVIDER["cpu"]
-    ]
+        log.warning("provider %r is not available in this onnxruntime build; using the next best", provider)
+    preference = ("tensorrt", "cuda", "cpu")
+    # "auto" and "tensorrt" may fall back through CUDA; "cuda" falls back to the CPU only
+    wanted = preference if provider in ("auto", "tensorrt") else (provider, "cpu")
+    chain = [_ORT_PROVIDER[name] for name in dict.fromkeys(wanted) if _ORT_PROVIDER[name] in available]
+    return chain or [_ORT_PROVIDER["cpu"]]
 
 
 def thread_count() -> int:
