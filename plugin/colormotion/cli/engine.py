@@ -73,7 +73,7 @@ def build_node(args: argparse.Namespace, hints):
         "working_resolution": args.working_resolution,
         "temporal_window": args.window,
         "cut_sensitivity": args.cut_sensitivity,
-        "transfer": args.transfer,
+        "input_transfer": args.transfer,
     }
     values = {name: value for name, value in values.items() if value is not None}
     node = ColorizeNode(model_path=args.model, provider=args.provider, hints=hints)

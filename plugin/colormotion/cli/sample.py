@@ -22,6 +22,8 @@ from ..io.source import ClipInfo
 FIRST_FRAME = 1
 SAMPLE_FPS = Fraction(24)
 # Rec. 709 luma weights: how a panchromatic film stock would see the (sRGB) photo, roughly
+# a camera move takes at least this many frames (short clips get a part of it: the motion stays slow)
+_SHOT_FRAMES = 30
 _LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
 
 
@@ -96,10 +98,10 @@ def sample_frames(count: int, width: int, height: int) -> Iterator[np.ndarray]:
     cut = max(1, round(count * 0.6)) if count > 1 else 1
     for index in range(count):
         if index < cut:
-            progress = index / max(1, cut - 1)
+            progress = index / max(_SHOT_FRAMES, cut - 1)
             view = _camera(first_photo, width, height, progress, zoom=(1.1, 1.35), pan=0.6, tilt=0.1)
         else:
-            progress = (index - cut) / max(1, count - cut - 1)
+            progress = (index - cut) / max(_SHOT_FRAMES, count - cut - 1)
             view = _camera(second_photo, width, height, progress, zoom=(1.0, 1.15), pan=-0.8, tilt=0.5)
         yield _grayscale(view)
 

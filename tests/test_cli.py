@@ -1,0 +1,269 @@
+"""The `colormotion` command line end to end, with a random-weight model (tests/conftest.py)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from colormotion.cli import colorize as colorize_command
+from colormotion.cli.main import EXIT_INTERRUPTED, EXIT_MODEL, EXIT_OK, main
+from colormotion.io.atomic import TEMP_PREFIX
+from colormotion.io.sequence import read_image
+from colormotion.io.source import open_source
+
+from tests._media import audio_seconds, frame_rate, moving_frames, stream_summary, write_sequence, write_video
+
+
+def run_cli(capsys, *argv) -> tuple[int, str, str]:
+    code = main([str(arg) for arg in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def clear_engine_cache() -> None:
+    """Forget cached chain states so that a render really recomputes (as a new process would)."""
+    from colormotion.temporal.cache import PROCESS_CACHE
+
+    PROCESS_CACHE.clear()
+
+
+def all_frames(pattern_or_path) -> dict[int, np.ndarray]:
+    source = open_source(pattern_or_path)
+    return {t: source.frame(t).copy() for t in range(source.first_frame, source.last_frame + 1)}
+
+
+# --- sample --------------------------------------------------------------------------------------
+
+
+def test_sample_writes_a_grayscale_clip_with_a_cut(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "sample", tmp_path / "s.####.png", "--frames", "10", "--size", "64x48")
+    assert code == EXIT_OK, err
+    frames = all_frames(tmp_path / "s.####.png")
+    assert sorted(frames) == list(range(1, 11))
+    assert frames[1].shape == (48, 64, 3)
+    for frame in frames.values():  # grayscale: R = G = B
+        assert np.array_equal(frame[:, :, 0], frame[:, :, 1]) and np.array_equal(
+            frame[:, :, 1], frame[:, :, 2]
+        )
+    steps = [np.abs(frames[t + 1].astype(int) - frames[t]).mean() for t in range(1, 10)]
+    cut = int(np.argmax(steps))
+    assert cut + 1 == 6  # 60 % of 10 frames into the first shot
+    assert steps[cut] > 4 * np.median(steps)  # a hard cut, among slow camera moves
+
+
+def test_sample_video(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "sample", tmp_path / "s.mp4", "--frames", "6", "--size", "96x64")
+    assert code == EXIT_OK, err
+    source = open_source(tmp_path / "s.mp4")
+    assert (source.info.frame_count, source.info.width, source.info.height) == (6, 96, 64)
+
+
+# --- colorize ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def clip_with_audio(tmp_path_factory) -> Path:
+    return write_video(tmp_path_factory.mktemp("clip") / "talk.mp4", moving_frames(10), audio=True)
+
+
+def test_video_to_video_copies_audio(capsys, tmp_path, random_model, clip_with_audio):
+    output = tmp_path / "colour.mp4"
+    code, _, err = run_cli(capsys, "colorize", clip_with_audio, output, "--model", random_model, "-q")
+    assert code == EXIT_OK, err
+    assert stream_summary(output) == [("video", "h264"), ("audio", "aac")]
+    assert audio_seconds(output) == pytest.approx(audio_seconds(clip_with_audio), abs=0.03)
+    assert frame_rate(output) == frame_rate(clip_with_audio)
+    result = open_source(output)
+    assert (result.info.frame_count, result.info.width, result.info.height) == (10, 96, 64)
+    assert os.listdir(tmp_path) == ["colour.mp4"]
+
+
+def test_frame_range_of_a_video_trims_audio(capsys, tmp_path, random_model, clip_with_audio):
+    output = tmp_path / "part.mov"
+    code, _, err = run_cli(
+        capsys, "colorize", clip_with_audio, output, "--model", random_model, "--frames", "3-7", "-q"
+    )
+    assert code == EXIT_OK, err
+    assert stream_summary(output) == [("video", "prores"), ("audio", "aac")]
+    assert open_source(output).info.frame_count == 5
+    assert audio_seconds(output) == pytest.approx(5 / 24, abs=0.05)
+
+
+@pytest.mark.parametrize("ext", ["png", "exr"])
+def test_frame_range_equals_the_full_render(capsys, tmp_path, random_model, ext):
+    """A render-farm chunk (a fresh process) gives bit-identical frames to a full render."""
+    frames = moving_frames(12)
+    if ext == "exr":
+        frames = [(f.astype(np.float32) / 255.0).astype(np.float16) for f in frames]
+    pattern = write_sequence(tmp_path / "in", frames, ext=ext, first=101)
+    options = ["--model", random_model, "--window", "4", "-q"]
+    code, _, err = run_cli(capsys, "colorize", pattern, tmp_path / "full" / f"f.####.{ext}", *options)
+    assert code == EXIT_OK, err
+    chunk = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "colormotion.cli.main",
+            "colorize",
+            pattern,
+            str(tmp_path / "chunk" / f"c.####.{ext}"),
+            "--frames",
+            "106-110",
+            *map(str, options),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert chunk.returncode == EXIT_OK, chunk.stderr
+    full = all_frames(tmp_path / "full" / f"f.####.{ext}")
+    part = all_frames(tmp_path / "chunk" / f"c.####.{ext}")
+    assert sorted(full) == list(range(101, 113))  # output numbers follow the input's
+    assert sorted(part) == list(range(106, 111))
+    for t in part:
+        assert part[t].dtype == full[t].dtype
+        np.testing.assert_array_equal(part[t], full[t], err_msg=f"frame {t}")
+
+
+def test_sequence_to_video_and_back(capsys, tmp_path, random_model):
+    pattern = write_sequence(tmp_path / "in", moving_frames(6), first=1)
+    code, _, err = run_cli(capsys, "colorize", pattern, tmp_path / "v.mkv", "--model", random_model, "-q")
+    assert code == EXIT_OK, err
+    code, _, err = run_cli(
+        capsys, "colorize", tmp_path / "v.mkv", tmp_path / "out" / "o.#.tif", "--model", random_model, "-q"
+    )
+    assert code == EXIT_OK, err
+    from colormotion.colour import to_lab
+
+    video = all_frames(tmp_path / "v.mkv")
+    stills = all_frames(tmp_path / "out" / "o.####.tif")
+    assert sorted(stills) == list(range(1, 7))  # video frames count from 1
+    assert stills[4].dtype == np.uint8 and stills[4].shape == video[4].shape
+    # colorizing again keeps L* (up to 8-bit rounding): FFV1 (.mkv) stored the first render losslessly
+    np.testing.assert_allclose(to_lab(stills[4], "srgb")[..., 0], to_lab(video[4], "srgb")[..., 0], atol=1.0)
+
+
+def test_colorize_keeps_lightness_and_adds_colour(capsys, tmp_path, random_model):
+    """Output L* is the input's (gray input -> R=G=B is lost only by adding a*b*)."""
+    from colormotion.colour import to_lab
+
+    pattern = write_sequence(
+        tmp_path / "in",
+        [(f.astype(np.float32) / 255).astype(np.float32) for f in moving_frames(3)],
+        ext="exr",
+    )
+    code, _, err = run_cli(
+        capsys, "colorize", pattern, tmp_path / "o.####.exr", "--model", random_model, "-q"
+    )
+    assert code == EXIT_OK, err
+    before, _ = read_image(tmp_path / "in" / "clip.0002.exr")
+    after, _ = read_image(tmp_path / "o.0002.exr")
+    assert after.dtype == np.float32
+    lab_before, lab_after = to_lab(before, "srgb"), to_lab(after, "srgb")
+    np.testing.assert_allclose(lab_after[..., 0], lab_before[..., 0], atol=0.05)
+    assert np.abs(lab_after[..., 1:]).mean() > 0.1
+
+
+def test_progress_bar_on_stderr(capsys, tmp_path, random_model):
+    pattern = write_sequence(tmp_path / "in", moving_frames(2))
+    code, out, err = run_cli(capsys, "colorize", pattern, tmp_path / "o.####.png", "--model", random_model)
+    assert code == EXIT_OK
+    assert out == ""
+    assert "2/2" in err and "frame/s" in err
+
+
+def test_ctrl_c_leaves_no_output(capsys, tmp_path, random_model, monkeypatch):
+    pattern = write_sequence(tmp_path / "in", moving_frames(5))
+    original = colorize_command.restore_alpha
+    calls = []
+
+    def interrupt_on_third_frame(rendered, source_frame):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return original(rendered, source_frame)
+
+    monkeypatch.setattr(colorize_command, "restore_alpha", interrupt_on_third_frame)
+    code, _, err = run_cli(
+        capsys, "colorize", pattern, tmp_path / "out" / "o.####.png", "--model", random_model, "-q"
+    )
+    assert code == EXIT_INTERRUPTED
+    assert "interrupted" in err
+    assert os.listdir(tmp_path / "out") == []
+
+
+def test_sigterm_is_handled_like_ctrl_c(capsys, tmp_path, random_model, monkeypatch):
+    source = write_video(tmp_path / "in.mp4", moving_frames(5))
+    (tmp_path / "o.mp4").write_bytes(b"previous render")
+    original = colorize_command.restore_alpha
+    calls = []
+
+    def terminate_on_second_frame(rendered, source_frame):
+        calls.append(1)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return original(rendered, source_frame)
+
+    monkeypatch.setattr(colorize_command, "restore_alpha", terminate_on_second_frame)
+    code, _, _ = run_cli(
+        capsys, "colorize", source, tmp_path / "o.mp4", "--overwrite", "--model", random_model, "-q"
+    )
+    assert code == EXIT_INTERRUPTED
+    assert (tmp_path / "o.mp4").read_bytes() == b"previous render"
+    assert not any(name.startswith(TEMP_PREFIX) for name in os.listdir(tmp_path))
+
+
+# --- model errors, info, bench -------------------------------------------------------------------
+
+
+def test_bad_model_is_a_model_error(capsys, tmp_path):
+    pattern = write_sequence(tmp_path / "in", moving_frames(2))
+    (tmp_path / "broken.onnx").write_bytes(b"not a model")
+    code, _, err = run_cli(
+        capsys, "colorize", pattern, tmp_path / "o.####.png", "--model", tmp_path / "broken.onnx"
+    )
+    assert code == EXIT_MODEL
+    assert err.count("colormotion: error:") == 1
+    assert "Traceback" not in err
+    assert not any(name.startswith("o.") for name in os.listdir(tmp_path))
+
+
+def test_info_describes_the_runtime(capsys, random_model):
+    code, out, _ = run_cli(capsys, "info", "--model", random_model)
+    assert code == EXIT_OK
+    assert "onnxruntime" in out
+    assert str(random_model) in out
+    assert "CPU" in out.upper()
+
+
+def test_info_reports_a_missing_model(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "info", "--model", tmp_path / "missing.onnx")
+    assert code == EXIT_MODEL
+    assert "missing.onnx" in err
+
+
+def test_help_documents_exit_codes(capsys):
+    code, out, _ = run_cli(capsys, "--help")
+    assert code == EXIT_OK
+    for line in (
+        "0    success",
+        "2    usage error",
+        "3    input error",
+        "4    output error",
+        "5    model error",
+        "130  interrupted",
+    ):
+        assert line in out
+
+
+def test_bench_prints_a_table(capsys, random_model):
+    code, out, err = run_cli(capsys, "bench", "--model", random_model, "--frames", "3", "--only", "256x256")
+    assert code == EXIT_OK, err
+    header, sequential, random_access = out.splitlines()[:3]
+    for column in ("decode", "model", "encode", "steps/fr", "fps", "peak MB"):
+        assert column in header
+    assert "sequential" in sequential and "random" in random_access
