@@ -1,0 +1,187 @@
+"""One method per OpenFX action the Colorize effect answers."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time as clock
+from dataclasses import dataclass, field
+
+from . import describe, images
+from .adapters import ClipFrames, HostParams, read_pixels
+from .host import Host
+from .ofx_api import OFX, OfxError
+
+log = logging.getLogger("colormotion.ofx")
+
+SOURCE = OFX.kOfxImageEffectSimpleSourceClipName
+OUTPUT = OFX.kOfxImageEffectOutputClipName
+DEFAULT_TEMPORAL_WINDOW = 16
+
+
+@dataclass
+class Instance:
+    """Per-instance data: parameter handles only. Model and frame states live in the engine's
+    process cache, because hosts such as MLT create a fresh instance for every frame."""
+
+    effect: int
+    param_handles: dict = field(default_factory=dict)
+
+
+class ColorizeEffect:
+    def __init__(self, host: Host):
+        self.host = host
+        self.instances: dict[int, Instance] = {}
+        self._node = None
+        self._node_lock = threading.Lock()
+        self.timings = os.environ.get("COLORMOTION_OFX_TIMINGS", "") not in ("", "0")
+
+    # -- the node and its parameters --------------------------------------------------------
+    @staticmethod
+    def specs():
+        from colormotion.node import PARAM_SPECS
+
+        return PARAM_SPECS
+
+    def node(self):
+        with self._node_lock:
+            if self._node is None:
+                from colormotion.node import ColorizeNode
+
+                self._node = ColorizeNode()
+            return self._node
+
+    def instance(self, effect: int) -> Instance:
+        found = self.instances.get(effect)
+        if found is None:  # a host that skipped CreateInstance
+            found = self.instances[effect] = Instance(effect)
+        return found
+
+    def _params(self, effect: int, frame) -> HostParams:
+        param_set = self.host.param_set(effect)
+        return HostParams(self.host, param_set, self.specs(), frame, self.instance(effect).param_handles)
+
+    # -- actions ----------------------------------------------------------------------------
+    def describe(self, effect, in_args, out_args) -> int:
+        describe.describe(self.host, effect)
+        return OFX.kOfxStatOK
+
+    def describe_in_context(self, effect, in_args, out_args) -> int:
+        describe.describe_in_context(self.host, effect, self.specs())
+        return OFX.kOfxStatOK
+
+    def create_instance(self, effect, in_args, out_args) -> int:
+        self.instances[effect] = Instance(effect)
+        # Resolve misses SequentialRender set only on the descriptor
+        props = self.host.effect_props(effect)
+        props.try_set_int(
+            OFX.kOfxImageEffectInstancePropSequentialRender, describe.SEQUENTIAL_RENDER_PREFERRED
+        )
+        return OFX.kOfxStatOK
+
+    def destroy_instance(self, effect, in_args, out_args) -> int:
+        self.instances.pop(effect, None)
+        return OFX.kOfxStatOK
+
+    def clip_preferences(self, effect, in_args, out_args) -> int:
+        # each frame depends on earlier frames, not only on its own input and parameters
+        self.host.property_set(out_args).set_int(OFX.kOfxImageEffectFrameVarying, 1)
+        return OFX.kOfxStatOK
+
+    def regions_of_interest(self, effect, in_args, out_args) -> int:
+        """The node colours whole frames: ask for the whole source, whatever the window."""
+        time = self.host.property_set(in_args).get_double(OFX.kOfxPropTime)
+        clip, _ = self.host.clip(effect, SOURCE)
+        rod = self.host.clip_rod(clip, time)
+        self.host.property_set(out_args).set_doubles(OFX.kOfxImageClipPropRoIPrefix + SOURCE, rod)
+        return OFX.kOfxStatOK
+
+    def frames_needed(self, effect, in_args, out_args) -> int:
+        """The frames of the deterministic chain of t: [nominal_start(t), t] (cuts only shorten it)."""
+        if not self.host.temporal_clip_access:
+            return OFX.kOfxStatReplyDefault
+        from colormotion.temporal import chain
+
+        t = round(self.host.property_set(in_args).get_double(OFX.kOfxPropTime))
+        first, _ = self._frame_range(effect, t)
+        window = self._temporal_window(effect, t)
+        start = chain.nominal_start(t, first, window)
+        self.host.property_set(out_args).set_doubles(
+            OFX.kOfxImageClipPropFrameRangePrefix + SOURCE, (float(start), float(t))
+        )
+        return OFX.kOfxStatOK
+
+    def render(self, effect, in_args, out_args) -> int:
+        started = clock.perf_counter()
+        args = self.host.property_set(in_args)
+        time = args.get_double(OFX.kOfxPropTime)
+        window = tuple(args.get_ints(OFX.kOfxImageEffectPropRenderWindow, 4))
+        scale = tuple(args.get_doubles(OFX.kOfxImageEffectPropRenderScale, 2))
+        source_clip, _ = self.host.clip(effect, SOURCE)
+        output_clip, _ = self.host.clip(effect, OUTPUT)
+        output = self.host.fetch_image(output_clip, time)
+        if output is None:
+            raise OfxError(OFX.kOfxStatFailed, "clipGetImage(Output)")
+        try:
+            out_dtype, out_channels = images.pixel_format(output.depth, output.components)
+            target = images.pixel_view(output.data, output.bounds, output.row_bytes, out_dtype, out_channels)
+            source = self.host.fetch_image(source_clip, time)
+            if source is None:  # unconnected input: transparent black, like other filters
+                images.paste(target, output.bounds, target[:0, :0], (0, 0, 0, 0), window)
+                return OFX.kOfxStatOK
+            try:
+                current, bounds = read_pixels(source)
+            finally:
+                self.host.release_image(source)
+            t = round(time)
+            frames = ClipFrames(
+                self.host,
+                source_clip,
+                t,
+                current,
+                bounds,
+                self._frame_range(effect, t),
+                random_access=self.host.temporal_clip_access,
+            )
+            frame_rect = self._canonical_rect(source_clip, time, bounds, scale)
+            node_started = clock.perf_counter()
+            result = self.node().render(t, frames, self._params(effect, frame_rect))
+            node_seconds = clock.perf_counter() - node_started
+            result = images.convert_pixels(result, out_dtype, out_channels)
+            images.paste(target, output.bounds, result, bounds, window)
+        finally:
+            self.host.release_image(output)
+        self.host.clear_persistent_message(effect)
+        if self.timings:
+            total = clock.perf_counter() - started
+            log.info("render t=%s total=%.2f ms node=%.2f ms", t, 1e3 * total, 1e3 * node_seconds)
+        return OFX.kOfxStatOK
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _frame_range(self, effect, t: int) -> tuple[int, int]:
+        """The Source clip's frame range (the chain counts anchors from its first frame)."""
+        _, clip_props = self.host.clip(effect, SOURCE)
+        for props in (clip_props, self.host.effect_props(effect)):
+            try:
+                first, last = props.get_doubles(OFX.kOfxImageEffectPropFrameRange, 2)
+                return round(first), round(last)
+            except OfxError:
+                continue
+        return t, t
+
+    def _temporal_window(self, effect, t: int) -> int:
+        if not any(spec.name == "temporal_window" for spec in self.specs()):
+            return DEFAULT_TEMPORAL_WINDOW
+        return int(self._params(effect, (0.0, 0.0, 1.0, 1.0)).value("temporal_window", float(t)))
+
+    def _canonical_rect(self, clip, time: float, bounds, scale) -> tuple[float, float, float, float]:
+        """The source frame in canonical coordinates (where position parameters live)."""
+        try:
+            x1, y1, x2, y2 = self.host.clip_rod(clip, time)
+            if x2 > x1 and y2 > y1:
+                return x1, y1, x2, y2
+        except OfxError:
+            pass
+        sx, sy = (scale[0] or 1.0), (scale[1] or 1.0)
+        return bounds[0] / sx, bounds[1] / sy, bounds[2] / sx, bounds[3] / sy
