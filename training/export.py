@@ -155,11 +155,12 @@ def _remove_dead_nodes(graph: onnx.GraphProto) -> None:
 
 
 def random_model(seed: int = 0) -> ColorMotionNet:
-    """A randomly initialised net whose every input matters (hint weights are not zeroed)."""
+    """A randomly initialised net whose every input matters (hint and output weights not zeroed)."""
     torch.manual_seed(seed)
     model = ColorMotionNet()
     with torch.no_grad():
         torch.nn.init.normal_(model.encoder.stem[0].weight[:, 3:], std=0.5)
+        torch.nn.init.normal_(model.to_ab.weight, std=0.1)
     return model.eval()
 
 

@@ -59,9 +59,9 @@ class ConvReLU6(nn.Sequential):
 class InvertedResidual(nn.Module):
     """1x1 expand (skipped when t = 1) -> 3x3 depthwise -> 1x1 linear projection (+ residual)."""
 
-    def __init__(self, in_ch: int, out_ch: int, stride: int, expansion: int):
+    def __init__(self, in_ch: int, out_ch: int, stride: int, expansion: int, hidden: int | None = None):
         super().__init__()
-        hidden = in_ch * expansion
+        hidden = hidden or in_ch * expansion
         self.expand = ConvReLU6(in_ch, hidden, 1) if expansion != 1 else None
         self.depthwise = ConvReLU6(hidden, hidden, 3, stride, groups=hidden)
         self.project = TfSameConv(hidden, out_ch, 1)
@@ -76,13 +76,17 @@ class InvertedResidual(nn.Module):
 class MobileNetV2(nn.Module):
     """`blocks[i]` is TFLite's `expanded_conv` (i = 0) or `expanded_conv_<i>`."""
 
-    def __init__(self, num_classes: int = NUM_CLASSES):
+    def __init__(self, num_classes: int = NUM_CLASSES, hidden_widths: list[int] | None = None):
+        """`hidden_widths[i]` overrides block i's expanded width (for pruned networks)."""
         super().__init__()
         self.stem = ConvReLU6(3, STEM_CHANNELS, 3, stride=2)
         blocks, in_ch = [], STEM_CHANNELS
         for t, c, n, s in INVERTED_RESIDUAL_SETTINGS:
             for i in range(n):
-                blocks.append(InvertedResidual(in_ch, c, s if i == 0 else 1, t))
+                hidden = in_ch * t
+                if hidden_widths is not None and len(blocks) < len(hidden_widths):
+                    hidden = hidden_widths[len(blocks)]
+                blocks.append(InvertedResidual(in_ch, c, s if i == 0 else 1, t, hidden))
                 in_ch = c
         self.blocks = nn.ModuleList(blocks)
         self.head = ConvReLU6(in_ch, LAST_CHANNELS, 1)

@@ -104,16 +104,25 @@ class ColorMotionNet(nn.Module):
     FEATURE_STRIDE = 8  # s: prev_feat / flow / mask live on the H/8 x W/8 grid
     FEATURE_CHANNELS = 64  # C
 
-    def __init__(self, backbone: MobileNetV2 | None = None, decoder_channels: tuple[int, int] = (32, 16)):
+    def __init__(
+        self,
+        backbone: MobileNetV2 | None = None,
+        decoder_channels: tuple[int, int] = (32, 16),
+        hidden_widths: list[int] | None = None,
+    ):
+        """`hidden_widths` (expanded widths of the encoder blocks) is set for pruned networks."""
         super().__init__()
         c = self.FEATURE_CHANNELS
         d4, d2 = decoder_channels
-        self.encoder = Encoder(backbone if backbone is not None else MobileNetV2())
+        self.encoder = Encoder(backbone if backbone is not None else MobileNetV2(hidden_widths=hidden_widths))
         self.fuse = nn.Sequential(conv_relu(CH_S16 + CH_S8, c, 1), conv_relu(c, c))
         self.mask_net = MaskNet(c)
         self.up4 = separable_conv_relu(c + CH_S4, d4)
         self.up2 = separable_conv_relu(d4 + CH_S2, d2)
         self.to_ab = nn.Conv2d(d2, 2, 3, padding=1)
+        # Start from the grey (a* = b* = 0) prediction, the MSE-optimal guess without information.
+        nn.init.zeros_(self.to_ab.weight)
+        nn.init.zeros_(self.to_ab.bias)
 
     @classmethod
     def from_tflite(cls, path: str | Path, **kwargs) -> ColorMotionNet:
@@ -140,6 +149,13 @@ class ColorMotionNet(nn.Module):
         x = self.up2(torch.cat((upsample2(x), s2), dim=1))
         ab = upsample2(torch.tanh(self.to_ab(x)))
         return ab, feat, mask
+
+    def spec(self) -> dict:
+        """Constructor arguments that rebuild this architecture (widths change when pruned)."""
+        return {
+            "decoder_channels": (self.up4[1].out_channels, self.up2[1].out_channels),
+            "hidden_widths": [block.depthwise[0].out_channels for block in self.encoder.blocks],
+        }
 
     def zero_state(self, gray: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """prev_feat, flow and has_prev for the first frame of a clip."""
