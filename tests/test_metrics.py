@@ -78,3 +78,69 @@ def test_metrics_reject_bad_shapes():
         psnr(np.zeros((4, 4)), np.zeros((4, 4)))
     with pytest.raises(ValueError, match="shape"):
         ssim(np.zeros((4, 4, 3)), np.zeros((5, 4, 3)))
+
+
+# ---------------------------------------------------------------- the evaluation tool end to end
+
+
+def write_clip(path, frames) -> None:
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": "10"}
+        for frame in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def test_evaluate_runs_end_to_end_on_tiny_synthetic_data(random_model, tmp_path):
+    import json
+
+    from training.evaluate import main
+
+    texture = textured(6, (96, 160))
+    write_clip(
+        tmp_path / "pan.mp4", [np.ascontiguousarray(texture[:, t * 2 : t * 2 + 128]) for t in range(6)]
+    )
+    cv2.imwrite(str(tmp_path / "photo.png"), textured(7, (120, 150)))
+    out = tmp_path / "report"
+    code = main(
+        [
+            "--model", str(random_model),
+            "--clips", str(tmp_path / "pan.mp4"),
+            "--photos", str(tmp_path / "photo.png"),
+            "--work-short-side", "64",
+            "--out", str(out),
+        ]
+    )  # fmt: skip
+    assert code == 0
+    report = json.loads((out / "report.json").read_text())
+    clip = report["clips"][0]
+    assert clip["frames"] == 6
+    assert set(clip["modes"]) == {"ground_truth", "gray", "per_frame", "stateful"}
+    assert clip["modes"]["gray"]["colourfulness"] < 1.0  # a*b* = 0 gives a neutral image
+    assert clip["modes"]["ground_truth"]["colourfulness"] > 20
+    for mode in ("gray", "per_frame", "stateful"):
+        assert all(10 < p < 60 for p in clip["modes"][mode]["psnr"])
+    assert set(clip["propagation"]) >= {"stateful_reference", "stateful_no_hints"}
+    # a reference frame as dense hints changes the first frame's colours
+    assert (
+        clip["propagation"]["stateful_reference"]["first"]
+        != clip["propagation"]["stateful_no_hints"]["first"]
+    )
+    photos = report["photos"]
+    assert photos["photos"] == 1
+    assert list(photos["hint_sweep_psnr"]) == ["0", "1", "2", "5", "10", "20", "50", "100"]
+    assert "| this model |" in (out / "report.md").read_text()
+
+
+def test_evaluate_rejects_a_missing_model(tmp_path):
+    from training.evaluate import main
+
+    with pytest.raises(SystemExit):
+        main(["--model", str(tmp_path / "none.onnx")])

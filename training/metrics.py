@@ -19,11 +19,11 @@ PSNR_CAP = 100.0  # dB reported for identical frames (MSE 0)
 CDC_STEPS = (1, 2, 4)
 
 
-def _as_float(image: np.ndarray) -> np.ndarray:
+def _as_float(image: np.ndarray, dtype=np.float64) -> np.ndarray:
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"expected an RGB frame [H, W, 3], got shape {image.shape}")
-    return image.astype(np.float64)
+    return image.astype(dtype)
 
 
 def psnr(output: np.ndarray, reference: np.ndarray) -> float:
@@ -39,7 +39,7 @@ def psnr(output: np.ndarray, reference: np.ndarray) -> float:
 
 def ssim(output: np.ndarray, reference: np.ndarray) -> float:
     """Mean SSIM over the three channels (data range 255)."""
-    a, b = _as_float(output), _as_float(reference)
+    a, b = _as_float(output, np.float32), _as_float(reference, np.float32)
     if a.shape != b.shape:
         raise ValueError(f"frames differ in shape: {a.shape} vs {b.shape}")
     c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
@@ -135,8 +135,8 @@ class WarpField:
 
     def error(self, output_t: np.ndarray, output_next: np.ndarray) -> float:
         """Mean squared RGB difference (0..1 scale) between output t and output t+1 warped back."""
-        a = _as_float(output_t).astype(np.float32) / 255.0
-        b = _as_float(output_next).astype(np.float32) / 255.0
+        a = _as_float(output_t, np.float32) / 255.0
+        b = _as_float(output_next, np.float32) / 255.0
         warped = _sample(b, self.forward)
         if not self.valid.any():
             return float("nan")
