@@ -137,12 +137,24 @@ def test_pair_samples_have_the_documented_shapes_and_ranges():
 
 
 def test_video_pair_flow_points_back_to_the_previous_frame():
-    # frames pan right by 1 px per frame; with no augmentation rotation the flow is about -1 px
-    dataset = synthetic_dataset(still_fraction=0.0)
-    sample = dataset[0]
-    mean_flow_px = sample["flow_px"].mean(dim=(1, 2)).numpy()
-    assert np.abs(mean_flow_px).max() < 3  # small motion, whatever the augmentation
-    np.testing.assert_allclose(sample["flow"].numpy().mean(axis=(1, 2)) * 8, mean_flow_px, atol=0.3)
+    # a clip panning 3 px per frame: flow_px must map frame t's pixels onto frame t-1
+    frames = np.stack([np.roll(textured(8, (80, 96)), 3 * i, axis=1) for i in range(4)])
+    clip = ClipFrames("pan.mp4", [(0, 4)], frames, {i: i for i in range(4)})
+    dataset = PairDataset([clip], None, length=4, crop=64, stride=8, seed=3)
+    for index in range(len(dataset)):
+        sample = dataset[index]
+        prev, now = sample["gray"][0, 0].numpy(), sample["gray"][1, 0].numpy()
+        flow = sample["flow_px"].numpy()
+        xs, ys = np.meshgrid(np.arange(64, dtype=np.float32), np.arange(64, dtype=np.float32))
+        warped = cv2.remap(
+            prev, xs + flow[0], ys + flow[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
+        inner = (slice(8, -8), slice(8, -8))
+        assert np.abs(warped - now)[inner].mean() < 0.5 * np.abs(prev - now)[inner].mean()
+        assert 1.5 < np.hypot(*flow[:, 32, 32]) < 5  # 3 px, scaled by the augmentation zoom
+        np.testing.assert_allclose(
+            sample["flow"].numpy().mean(axis=(1, 2)) * 8, flow.mean(axis=(1, 2)), atol=0.3
+        )
 
 
 def test_samples_are_deterministic_per_seed_and_epoch():
