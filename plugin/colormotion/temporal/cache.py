@@ -53,8 +53,12 @@ def _freeze(value: Any) -> None:
 
 
 def digest(*parts: Any) -> str:
-    """A stable hex digest of strings, numbers, bytes and numpy arrays (shape and dtype included)."""
-    hasher = hashlib.blake2b(digest_size=16)
+    """A stable hex digest of strings, numbers, bytes and numpy arrays (shape and dtype included).
+
+    SHA-256: hardware-accelerated on current CPUs, about 1 GB/s, so hashing a 1080p frame by
+    content costs a few milliseconds.
+    """
+    hasher = hashlib.sha256()
     for part in parts:
         if isinstance(part, np.ndarray):
             array = np.ascontiguousarray(part)
@@ -67,7 +71,7 @@ def digest(*parts: Any) -> str:
             text = repr(part).encode()
             hasher.update(b"repr%d:" % len(text))
             hasher.update(text)
-    return hasher.hexdigest()
+    return hasher.hexdigest()[:40]
 
 
 def _limit_from_env() -> int:

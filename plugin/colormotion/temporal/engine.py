@@ -305,11 +305,13 @@ class _Render:
     def warm_up(self, start: int) -> None:
         """Advance the chains later frames need when that costs one step (never a long warm-up)."""
         t = self.t
-        for other in chain.live_chain_starts(
-            t, start, self.source.first_frame, self.settings.temporal_window
-        )[1:]:
-            if other == t or ("feat", self.chain_key(other, t - 1)) in self.cache:
-                self.run_chain(other, t, want_ab=False)
+        live = chain.live_chain_starts(t, start, self.source.first_frame, self.settings.temporal_window)
+        for other in live[1:]:
+            try:
+                if other == t or ("feat", self.chain_key(other, t - 1)) in self.cache:
+                    self.run_chain(other, t, want_ab=False)
+            except _Unavailable:
+                pass  # a stream lost this chain's history; the output of t is exact regardless
 
     # -- the frame ----------------------------------------------------------------------------
 
