@@ -162,8 +162,9 @@ class _Render:
             # no identity: the frame's content names it; keep the gray we must compute anyway
             frame = self.read(k)
             key = digest("content", frame)
-            self._frame_keys[k] = key
-            self.gray(k)
+            gray_key = ("gray", key, self.frame_settings)
+            if gray_key not in self.cache:
+                self.cache.get_or_compute(gray_key, lambda: self._compute_gray(k, frame))
         self._frame_keys[k] = key
         return key
 
@@ -177,8 +178,8 @@ class _Render:
             raise _Unavailable(f"working data of frame {k}")
         return self.cache.get_or_compute(key, lambda: self._compute_gray(k))
 
-    def _compute_gray(self, k: int) -> np.ndarray:
-        frame = self.read(k)
+    def _compute_gray(self, k: int, frame: np.ndarray | None = None) -> np.ndarray:
+        frame = self.read(k) if frame is None else frame
         with profiling.stage("lab"):
             lightness = colour.to_lightness(frame, self.settings.transfer)
             size = colour.working_size(frame.shape[0], frame.shape[1], self.settings.working_short_side)
