@@ -9,10 +9,12 @@ from pathlib import Path
 
 import av
 import numpy as np
+import OpenImageIO as oiio
 import pytest
 from colormotion.cli.main import EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE, main
 from colormotion.io.atomic import TEMP_PREFIX
 from colormotion.io.sequence import read_image, write_image
+from colormotion.io.source import VideoSource
 
 from tests._media import moving_frames, write_sequence, write_video
 
@@ -273,3 +275,95 @@ def test_input_untouched_by_a_failed_run(capsys, tmp_path):
     before = read_image(tmp_path / "clip.0001.exr")[0].copy()
     run_cli(capsys, "colorize", pattern, tmp_path / "clip.####.exr", "--overwrite")
     np.testing.assert_array_equal(read_image(tmp_path / "clip.0001.exr")[0], before)
+
+
+# --- unusual but valid input: rendered, with its properties kept ---------------------------------
+
+
+@pytest.mark.parametrize("width, height", [(1, 1), (3, 5), (5, 3)])
+def test_tiny_and_odd_sizes(capsys, tmp_path, random_model, width, height):
+    pixels = np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    write_image(tmp_path / "tiny.png", pixels)
+    code, err = run_cli(
+        capsys, "colorize", tmp_path / "tiny.png", tmp_path / "out.png", "--model", random_model, "-q"
+    )
+    assert code == 0, err
+    assert read_image(tmp_path / "out.png")[0].shape == (height, width, 3)
+
+
+def test_odd_sized_video(capsys, tmp_path, random_model):
+    pattern = write_sequence(tmp_path / "in", [f[:5, :3] for f in moving_frames(3)])
+    code, err = run_cli(capsys, "colorize", pattern, tmp_path / "odd.mp4", "--model", random_model, "-q")
+    assert code == 0, err
+    assert "4:4:4" in err or "yuv444p" in err  # told why the pixel format differs
+    assert VideoSource(tmp_path / "odd.mp4").info.frame_count == 3
+
+
+def test_8k_frame(capsys, tmp_path, random_model):
+    gradient = np.linspace(0, 255, 7680, dtype=np.float32)[None, :, None]
+    pixels = np.broadcast_to(gradient, (4320, 7680, 3)).astype(np.uint8)
+    uncompressed = oiio.ImageSpec(7680, 4320, 3, "uint8")
+    uncompressed.attribute("compression", "none")  # keeps file I/O out of the test's time
+    write_image(tmp_path / "big.tif", pixels, uncompressed)
+    code, err = run_cli(
+        capsys,
+        "colorize",
+        tmp_path / "big.tif",
+        tmp_path / "out.tif",
+        "--working-resolution",
+        "256",
+        "--model",
+        random_model,
+        "-q",
+    )
+    assert code == 0, err
+    assert read_image(tmp_path / "out.tif")[0].shape == (4320, 7680, 3)
+
+
+def test_nan_and_inf_in_float_exr(capsys, tmp_path, random_model):
+    frames = [np.random.default_rng(i).random((64, 96, 3), dtype=np.float32) for i in range(3)]
+    frames[1][10:20, 10:20] = np.nan
+    frames[1][30:40, 30:40] = np.inf
+    frames[1][40:50, 50:60] = -np.inf
+    pattern = write_sequence(tmp_path / "in", frames, ext="exr")
+    code, err = run_cli(capsys, "colorize", pattern, tmp_path / "o.####.exr", "--model", random_model, "-q")
+    assert code == 0, err
+    output, _ = read_image(tmp_path / "o.0002.exr")
+    assert output.dtype == np.float32
+    assert np.isfinite(output).all()
+
+
+@pytest.mark.parametrize("ext", ["png", "tif"])
+def test_16_bit_images_stay_16_bit(capsys, tmp_path, random_model, ext):
+    frames = [f.astype(np.uint16) * 257 + 3 for f in moving_frames(2)]
+    pattern = write_sequence(tmp_path / "in", frames, ext=ext)
+    code, err = run_cli(
+        capsys, "colorize", pattern, tmp_path / f"o.####.{ext}", "--model", random_model, "-q"
+    )
+    assert code == 0, err
+    output, _ = read_image(tmp_path / f"o.0001.{ext}")
+    assert output.dtype == np.uint16
+    assert len(np.unique(output)) > 256  # real 16-bit values, not 8-bit ones widened
+
+
+@pytest.mark.parametrize("ext, dtype", [("png", np.uint8), ("png", np.uint16), ("exr", np.float16)])
+def test_alpha_is_preserved(capsys, tmp_path, random_model, ext, dtype):
+    rng = np.random.default_rng(3)
+    colour = moving_frames(2)
+    alpha = rng.integers(0, 256, (64, 96, 1), dtype=np.uint8)
+    frames = []
+    for frame in colour:
+        rgba = np.concatenate([frame, alpha], axis=2)
+        if dtype == np.uint16:
+            rgba = rgba.astype(np.uint16) * 257
+        elif dtype == np.float16:
+            rgba = (rgba / 255.0).astype(np.float16)
+        frames.append(rgba)
+    pattern = write_sequence(tmp_path / "in", frames, ext=ext)
+    code, err = run_cli(
+        capsys, "colorize", pattern, tmp_path / f"o.####.{ext}", "--model", random_model, "-q"
+    )
+    assert code == 0, err
+    output, spec = read_image(tmp_path / f"o.0002.{ext}")
+    assert output.shape == (64, 96, 4) and output.dtype == dtype
+    np.testing.assert_array_equal(output[:, :, 3], frames[1][:, :, 3])

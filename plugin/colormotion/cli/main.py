@@ -87,7 +87,7 @@ def _optional_errors() -> list[tuple[tuple[type, ...], int]]:
     ):
         try:
             error_type = getattr(__import__(module, fromlist=[name]), name)
-        except (ImportError, AttributeError):
+        except Exception:  # a broken optional module must not hide the original error
             continue
         found.append(((error_type,), code))
     return found
