@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 import time as clock
@@ -18,6 +19,11 @@ log = logging.getLogger("colormotion.ofx")
 SOURCE = OFX.kOfxImageEffectSimpleSourceClipName
 OUTPUT = OFX.kOfxImageEffectOutputClipName
 DEFAULT_TEMPORAL_WINDOW = 16
+
+
+def frame_of(time: float) -> int:
+    """The frame the node renders for a host time (nearest, as the node rounds)."""
+    return int(math.floor(float(time) + 0.5))
 
 
 @dataclass
@@ -103,9 +109,10 @@ class ColorizeEffect:
             return OFX.kOfxStatReplyDefault
         from colormotion.temporal import chain
 
-        t = round(self.host.property_set(in_args).get_double(OFX.kOfxPropTime))
+        t = frame_of(self.host.property_set(in_args).get_double(OFX.kOfxPropTime))
         first, _ = self._frame_range(effect, t)
         window = self._temporal_window(effect, t)
+        window += window % 2  # the node rounds odd windows up
         start = chain.nominal_start(t, first, window)
         self.host.property_set(out_args).set_doubles(
             OFX.kOfxImageClipPropFrameRangePrefix + SOURCE, (float(start), float(t))
@@ -134,7 +141,7 @@ class ColorizeEffect:
                 current, bounds = read_pixels(source)
             finally:
                 self.host.release_image(source)
-            t = round(time)
+            t = frame_of(time)
             frames = ClipFrames(
                 self.host,
                 source_clip,

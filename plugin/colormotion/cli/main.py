@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Sequence
 
 from .. import __version__
-from . import bench, colorize, info, sample
+from . import bench, colorize, info, ofx, sample
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -39,7 +39,7 @@ environment:
   COLORMOTION_DEBUG=1   show tracebacks
 """
 
-SUBCOMMANDS = (colorize, info, sample, bench)
+SUBCOMMANDS = (colorize, info, sample, bench, ofx)
 
 
 def build_parser() -> argparse.ArgumentParser:
