@@ -325,3 +325,57 @@ def test_settings_are_validated():
 def test_frames_outside_the_clip_are_refused(engine, clip):
     with pytest.raises(ValueError, match="outside"):
         engine.render(ListSource(clip), 0, FAST)
+
+
+# ---------------------------------------------------------------------------------------------
+# hints in the chain (a stand-in rasteriser: the engine only needs hints.rasterise)
+
+
+class _Spot:
+    def __init__(self, x: float, y: float, a: float, b: float):
+        self.x, self.y, self.a, self.b = x, y, a, b
+
+
+def _rasterise_spots(active, height, width):
+    raster = np.zeros((3, height, width), np.float32)
+    for spot in active:
+        row, col = int(spot.y * (height - 1)), int(spot.x * (width - 1))
+        raster[:, max(0, row - 2) : row + 3, max(0, col - 2) : col + 3] = np.array(
+            [spot.a / 110, spot.b / 110, 1.0], np.float32
+        )[:, None, None]
+    return raster
+
+
+@pytest.fixture()
+def spot_hints(monkeypatch):
+    import importlib
+    import sys
+    import types
+
+    try:
+        module = importlib.import_module("colormotion.hints")
+    except ImportError:
+        module = types.ModuleType("colormotion.hints")
+        monkeypatch.setitem(sys.modules, "colormotion.hints", module)
+    monkeypatch.setattr(module, "rasterise", _rasterise_spots, raising=False)
+
+
+def test_changing_hints_changes_only_the_chains_that_see_them(engine, clip, fresh_cache, spot_hints):
+    # float frames: the random model's hints reach later frames only faintly, below 8-bit steps
+    source = ListSource([f.astype(np.float32) / 255 for f in clip], identity="float-clip")
+    settings = EngineSettings(working_short_side=64, temporal_window=4)
+    hinted_frame = 6
+    plain = _render_all(engine, source, settings)
+    spot = _Spot(0.5, 0.5, 60.0, -40.0)
+    hinted = _render_all(engine, source, settings, hints_at=lambda k: [spot] if k == hinted_frame else [])
+    frames = range(source.first_frame, source.last_frame + 1)
+    cuts = {source.first_frame + CUT_AT}
+    for t, a, b in zip(frames, plain, hinted):
+        start = chain.chain_start(t, source.first_frame, settings.temporal_window, cuts.__contains__)
+        sees_hint = start <= hinted_frame <= t
+        assert np.array_equal(a, b) != sees_hint, t
+    # the same hints again: served from the cache, identical
+    profiling.reset()
+    again = _render_all(engine, source, settings, hints_at=lambda k: [spot] if k == hinted_frame else [])
+    assert all(np.array_equal(a, b) for a, b in zip(hinted, again))
+    assert "model" not in profiling.snapshot()

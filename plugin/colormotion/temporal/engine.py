@@ -240,7 +240,13 @@ class _Render:
             height, width = self.gray(k).shape
             with profiling.stage("hints"):
                 raster = np.ascontiguousarray(hints_module.rasterise(active, height, width), np.float32)
-            memo = (digest("hints", raster), raster)
+                if raster.shape != (3, height, width):
+                    raise ValueError(f"hint raster has shape {raster.shape}, expected {(3, height, width)}")
+                raster = raster + np.float32(0.0)  # a copy with -0.0 -> 0.0: the fingerprint is exact
+                # the raster is sparse: its nonzero positions and values name it exactly, cheaply
+                nonzero = np.flatnonzero(raster)
+                fingerprint = digest("hints", raster.shape, nonzero, raster.ravel()[nonzero])
+            memo = (fingerprint, raster) if nonzero.size else ("none", None)
         self._hint_rasters[k] = memo
         return memo
 
