@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import random
 import resource
 import sys
@@ -70,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
                     pool.apply(run_scenario, (scenario, args.frames, args.model, args.provider, folder))
                 )
     print(format_table(rows))
+    print(f"{os.cpu_count()} CPU cores; model: {rows[0]['model'] if rows else '-'}")
     return 0
 
 
@@ -100,10 +102,17 @@ def run_scenario(scenario: Scenario, frame_count: int, model: str | None, provid
     frames = list(range(source.first_frame, source.last_frame + 1))
     if scenario.order == "random":
         random.Random(0).shuffle(frames)
-        output = work / f"random-{scenario.name}" / "frame.####.png"
+        # uncompressed TIFF: a farm's file format choice should not dominate the engine's figures
+        output = work / f"random-{scenario.name}" / "frame.####.tif"
     else:
         output = work / f"out-{scenario.name}.mp4"
-    sink = open_sink(output, source.info, range(source.first_frame, source.last_frame + 1), overwrite=True)
+    sink = open_sink(
+        output,
+        source.info,
+        range(source.first_frame, source.last_frame + 1),
+        overwrite=True,
+        spec_of=_uncompressed,
+    )
     timed = TimedSource(source)
     node.render(frames[0], timed, params)  # load the model and warm up before timing
     _clear_engine_cache()
@@ -113,10 +122,13 @@ def run_scenario(scenario: Scenario, frame_count: int, model: str | None, provid
         rendered = restore_alpha(node.render(t, timed, params), source.frame(t))
         with profiling.stage("encode"):
             sink.write(t, rendered)
+    with profiling.stage("encode"):
+        sink.commit()  # flushes the encoder's delayed frames: part of the encoding cost
     seconds = time.perf_counter() - begin
-    sink.commit()
     source.close()
     stages = profiling.snapshot()
+    loaded = node.model(frames[0], params)
+    model_path, provider_name = loaded.path, loaded.provider
     count = len(frames)
     return {
         "scenario": scenario,
@@ -124,8 +136,17 @@ def run_scenario(scenario: Scenario, frame_count: int, model: str | None, provid
         "ms": {name: 1000.0 * stages[name].seconds / count for name in stages},
         "steps": stages["model"].calls / count if "model" in stages else float("nan"),
         "fps": count / seconds,
+        "model": f"{model_path} ({provider_name})",
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
     }
+
+
+def _uncompressed(t: int):
+    import OpenImageIO as oiio
+
+    spec = oiio.ImageSpec()
+    spec.attribute("compression", "none")
+    return spec
 
 
 def _clear_engine_cache() -> None:
