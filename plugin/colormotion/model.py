@@ -321,6 +321,9 @@ def describe_runtime(path: str | Path | None = None, provider: str = "auto") -> 
         "available_providers": available_providers(),
         "threads": thread_count(),
     }
+    from .temporal.cache import PROCESS_CACHE
+
+    info["cache_mb"] = PROCESS_CACHE.max_bytes / (1024 * 1024)
     try:
         model = load_model(path, provider)
     except ModelError as error:
