@@ -285,3 +285,20 @@ def test_sink_commit_moves_frames_into_place(tmp_path):
     sink.commit()
     assert sorted(os.listdir(tmp_path / "out")) == ["o.0102.png", "o.0103.png"]
     assert not any(name.startswith(TEMP_PREFIX) for name in os.listdir(tmp_path / "out"))
+
+
+def test_engine_access_pattern_decodes_each_frame_once(tmp_path, monkeypatch):
+    """Rendering in order asks for t and a window back (t-W..t): the LRU serves it, no seeks."""
+    path = write_video(tmp_path / "long.mp4", moving_frames(30), options={"g": "10"})
+    source = VideoSource(path, cache_frames=6)
+    seeks = []
+    original_seek = VideoReader._seek
+    monkeypatch.setattr(
+        VideoReader, "_seek", lambda self, index: (seeks.append(index), original_seek(self, index))
+    )
+    for t in range(1, 31):
+        for back in range(max(1, t - 4), t + 1):
+            source.frame(back)
+    assert seeks == []
+    source.frame(3)  # far behind the cache: one seek to the keyframe before it
+    assert seeks == [2]
