@@ -97,3 +97,40 @@ def test_state_blend_and_shapes():
     expected = mask1 * prev + (1 - mask1) * feat0
     torch.testing.assert_close(feat1, expected)
     assert (mask1 > 0).all() and (mask1 < 1).all()
+
+
+def test_pruning_channels_that_are_always_zero_keeps_the_output():
+    from training.prune import measure_apoz, prune_model
+    from training.train import run_pair
+
+    torch.manual_seed(1)
+    model = ColorMotionNet().eval()
+    torch.nn.init.normal_(model.to_ab.weight, std=0.1)
+    with torch.no_grad():  # kill some channels: their ReLU outputs are then always 0
+        model.encoder.blocks[3].depthwise[0].bias[:40] = -100.0
+        model.up4[1].bias[:5] = -100.0
+        model.up2[1].bias[-3:] = -100.0
+    s = model.FEATURE_STRIDE
+    batch = {
+        "gray": torch.rand(2, 2, 1, 64, 64),
+        "hints": torch.zeros(2, 2, 3, 64, 64),
+        "flow": torch.randn(2, 2, 64 // s, 64 // s),
+    }
+    apoz = measure_apoz(model, [batch])
+    assert (apoz["encoder.blocks.3"][:40] == 1).all() and (apoz["up4"][:5] == 1).all()
+
+    pruned, summary = prune_model(model, apoz, threshold=1.0, max_fraction=0.5)
+    for name, (before, after) in summary.items():
+        # every always-zero channel goes, up to half of the layer
+        assert after == max(before - before // 2, int((apoz[name] < 1).sum())), name
+    assert summary["encoder.blocks.3"][1] <= 104 and summary["up4"][1] <= 27 and summary["up2"][1] <= 13
+    rebuilt = ColorMotionNet(**pruned.spec())
+    rebuilt.load_state_dict(pruned.state_dict())  # the spec describes the pruned widths
+
+    # On the data APoZ was measured on, the removed channels were exactly 0: nothing changes.
+    with torch.no_grad():
+        expected = run_pair(model, batch)
+        got = run_pair(rebuilt.eval(), batch)
+    for a, b in zip(expected, got, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+    assert sum(p.numel() for p in rebuilt.parameters()) < sum(p.numel() for p in model.parameters())
