@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import time
 
 import numpy as np
 
@@ -129,8 +130,15 @@ def run(args: argparse.Namespace) -> int:
         )
         try:
             node, params = engine.build_node(args, hints)
+            begin = time.perf_counter()
             _render(node, params, TimedSource(source), source, frames, sink, quiet=args.quiet)
             sink.commit()
+            if not args.quiet:
+                seconds = time.perf_counter() - begin
+                print(
+                    f"colormotion: wrote {len(frames)} frame(s) to {args.output} ({len(frames) / seconds:.1f} fps)",
+                    file=sys.stderr,
+                )
         except BaseException:
             sink.discard()
             raise

@@ -32,6 +32,12 @@ def _library_versions() -> dict[str, str]:
     }
 
 
+def _video_encoders() -> list[str]:
+    from ..io.video import available_encoders
+
+    return available_encoders()
+
+
 def _format(value) -> str:
     if isinstance(value, (list, tuple)):
         return ", ".join(map(str, value)) or "-"
@@ -42,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from ..model import describe_runtime
 
     facts = _library_versions()
+    facts["video_encoders"] = _video_encoders()
     facts.update(describe_runtime(args.model, args.provider))
     width = max(map(len, facts))
     for key, value in facts.items():

@@ -224,6 +224,15 @@ def _has_encoder(name: str) -> bool:
     return True
 
 
+# encoders worth knowing about, in the order `colormotion info` lists them
+_NOTABLE_ENCODERS = ("libx264", "libx265", "prores_ks", "dnxhd", "ffv1", "libvpx-vp9", "libaom-av1", "mpeg4")
+
+
+def available_encoders() -> list[str]:
+    """The notable video encoders that this PyAV's FFmpeg build has."""
+    return [name for name in _NOTABLE_ENCODERS if _has_encoder(name)]
+
+
 def resolve_encoding(
     path: str | Path, settings: EncodeSettings, *, bit_depth: int, has_alpha: bool
 ) -> tuple[str, str]:
