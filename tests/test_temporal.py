@@ -237,6 +237,17 @@ def test_random_access_costs_at_most_window_plus_one_steps(engine, clip, fresh_c
         assert profiling.snapshot()["model"].calls <= settings.temporal_window + 1
 
 
+def test_random_access_reads_only_its_window(engine, clip, fresh_cache):
+    for identity in ("clip", None):
+        for t in (1, 6, 9, 16):
+            fresh_cache.clear()
+            source = ListSource(clip, identity=identity)
+            engine.render(source, t, FAST)
+            nominal = chain.nominal_start(t, source.first_frame, FAST.temporal_window)
+            assert set(source.reads) <= set(range(nominal, t + 1)) and t in source.reads
+            assert len(source.reads) == len(set(source.reads))  # each frame read once
+
+
 def test_in_order_rendering_takes_two_steps_per_frame(engine, fresh_cache):
     source = ListSource(camera_move(data.astronaut(), 24, 64, 96))
     profiling.reset()
