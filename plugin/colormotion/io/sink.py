@@ -86,8 +86,8 @@ class VideoSink:
     def __init__(self, path: Path, info: ClipInfo, frames: range, settings: EncodeSettings) -> None:
         self._file = AtomicFile(path)
         audio_source = info.files[0] if info.kind == "video" and info.audio_streams else None
-        start = (frames.start - info.first_frame) / info.fps
-        end = (frames.stop - info.first_frame) / info.fps
+        start = info.start_seconds + (frames.start - info.first_frame) / info.fps
+        end = info.start_seconds + (frames.stop - info.first_frame) / info.fps
         deep = np.dtype(info.dtype) != np.uint8
         try:
             self._writer = VideoWriter(

@@ -37,6 +37,7 @@ class ClipInfo:
     last_frame: int
     files: tuple[Path, ...]  # every input file (to refuse writing over one)
     audio_streams: int = 0
+    start_seconds: float = 0.0  # container time of the first frame (videos whose timeline starts late)
 
     @property
     def frame_count(self) -> int:
@@ -172,6 +173,7 @@ class VideoSource:
             last_frame=self.last_frame,
             files=(self.path,),
             audio_streams=video.audio_streams,
+            start_seconds=video.start_seconds,
         )
 
     def frame(self, t: int) -> np.ndarray:

@@ -42,6 +42,7 @@ class VideoInfo:
     has_alpha: bool
     codec: str
     audio_streams: int
+    start_seconds: float  # presentation time of the first frame (audio is aligned to it)
 
 
 class VideoReader:
@@ -91,6 +92,7 @@ class VideoReader:
             has_alpha=has_alpha,
             codec=context.name,
             audio_streams=len(self._container.streams.audio),
+            start_seconds=float(self._timestamps[0] * self._stream.time_base),
         )
         self._frames: Iterator[av.VideoFrame] | None = None
         self._next_index: int | None = None
