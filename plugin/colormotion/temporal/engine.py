@@ -128,7 +128,8 @@ class _Render:
         identity = getattr(source, "identity", None)
         self.identity = None if identity is None else str(identity)
         self.frame_settings = (settings.working_short_side, settings.transfer)
-        self.chain_root = digest("chain", self.model.sha256, self.frame_settings)
+        # the provider too: CPU and GPU kernels round differently, their states must not mix
+        self.chain_root = digest("chain", self.model.sha256, self.model.provider, self.frame_settings)
         self._frame_keys: dict[int, str] = {}
         self._hint_rasters: dict[int, tuple[str, np.ndarray | None]] = {}
         self._chain_keys: dict[tuple[int, int], str] = {}
