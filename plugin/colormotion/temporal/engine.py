@@ -365,13 +365,13 @@ class _Render:
             try:
                 ab = self.exact_ab()
                 if self.tracker.degraded:
-                    log.info("colormotion: streaming render back in step at frame %d", self.t)
+                    log.info("streaming render back in step at frame %d", self.t)
                 self.tracker.degraded = False
                 self.tracker.fallback_start = None
             except _Unavailable as missing:
                 if not self.tracker.degraded:
                     log.warning(
-                        "colormotion: frame %d requested out of order in a streaming host (%s is no longer "
+                        "frame %d requested out of order in a streaming host (%s is no longer "
                         "available); rendering from the nearest available state until the stream is back in order",
                         self.t,
                         missing,
