@@ -790,6 +790,8 @@ static Effect *new_effect(const char *type) {
 static Effect *create_instance(Effect *descriptor) {
   Effect *effect = new_effect(kOfxTypeImageEffectInstance);
   Frame *frame = frame_at(cfg.first);
+  static Frame no_frame = {1, 1, 4, 1, kOfxBitDepthByte, NULL};
+  if (!frame) frame = &no_frame;
   PropSet *p = &effect->props;
   set_dbl(p, kOfxImageEffectPropProjectSize, 0, frame->width / cfg.scale);
   set_dbl(p, kOfxImageEffectPropProjectSize, 1, frame->height / cfg.scale);
@@ -1100,7 +1102,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   if (cfg.last - cfg.first + 1 > MAXFRAMES) return 2;
-  for (int t = cfg.first; t <= cfg.last; t++) {
+  for (int t = cfg.first; cfg.input[0] && t <= cfg.last; t++) {
     char path[4200];
     snprintf(path, sizeof path, "%s/in_%05d.npy", cfg.input, t);
     if (!load_npy(path, &cfg.frames[t - cfg.first])) {
