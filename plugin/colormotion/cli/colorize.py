@@ -69,6 +69,21 @@ def add_encode_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--crf", type=float, help="quality for x264/x265/vpx (lower is better; default 16)")
     group.add_argument(
+        "--preset",
+        choices=(
+            "ultrafast",
+            "superfast",
+            "veryfast",
+            "faster",
+            "fast",
+            "medium",
+            "slow",
+            "slower",
+            "veryslow",
+        ),
+        help="x264/x265 speed preset (default faster; slower presets make smaller files)",
+    )
+    group.add_argument(
         "--pix-fmt", help="encoder pixel format (default: yuv420p for H.264, yuv422p10le for ProRes)"
     )
 
@@ -124,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         frames = _requested_frames(args, source.first_frame, source.last_frame)
         hints = engine.load_hints(args.hints)
-        settings = EncodeSettings(codec=args.codec, crf=args.crf, pix_fmt=args.pix_fmt)
+        settings = EncodeSettings(codec=args.codec, crf=args.crf, pix_fmt=args.pix_fmt, preset=args.preset)
         sink = open_sink(
             args.output, source.info, frames, overwrite=args.overwrite, settings=settings, spec_of=source.spec
         )

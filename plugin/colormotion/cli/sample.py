@@ -47,6 +47,7 @@ def add_parser(commands) -> argparse.ArgumentParser:
         "--size", type=frame_size, default=(480, 270), metavar="WxH", help="frame size (default 480x270)"
     )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     return parser
 
 

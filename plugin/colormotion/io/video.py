@@ -203,6 +203,7 @@ class EncodeSettings:
     codec: str | None = None
     crf: float | None = None
     pix_fmt: str | None = None
+    preset: str | None = None
 
 
 # container -> (codec, pixel format for 8-bit, for deeper, for alpha)
@@ -215,6 +216,10 @@ _DEFAULT_CODECS = {
     "webm": ("libvpx-vp9", "yuv420p", "yuv420p", "yuva420p"),
 }
 _DEFAULT_CRF = 16
+# x264/x265 speed preset: at CRF 16 "faster" keeps the quality, costs ~40 % less time than
+# "medium" at 1080p and makes files a few percent larger
+_DEFAULT_PRESET = "faster"
+_PRESET_CODECS = {"libx264", "libx265"}
 _CRF_CODECS = {"libx264", "libx265", "libvpx-vp9", "libvpx", "libaom-av1", "libsvtav1"}
 
 
@@ -440,6 +445,10 @@ def _codec_options(codec_name: str, settings: EncodeSettings, has_alpha: bool) -
             options["b"] = "0"
     elif settings.crf is not None:
         log.warning("--crf applies to x264/x265/vpx/av1 encoders; %s ignores it", codec_name)
+    if codec_name in _PRESET_CODECS:
+        options["preset"] = settings.preset or _DEFAULT_PRESET
+    elif settings.preset is not None:
+        log.warning("--preset applies to x264/x265; %s ignores it", codec_name)
     if codec_name == "prores_ks":
         options["profile"] = "4" if has_alpha else "3"  # 4444 keeps alpha; 422 HQ otherwise
     if codec_name == "ffv1":
