@@ -180,6 +180,10 @@ class PairDataset(Dataset):
             raise ValueError(
                 f"crop {crop} must be a multiple of {contract.SIZE_MULTIPLE} and of the stride {stride}"
             )
+        if not 0.0 <= still_fraction <= 1.0:
+            raise ValueError(f"still_fraction must lie in 0..1, got {still_fraction}")
+        if max_gap < 1:
+            raise ValueError(f"max_gap must be at least 1 frame, got {max_gap}")
         clips = [c for c in clips if c.pair_count() > 0]
         if not clips and (photos is None or len(photos) == 0):
             raise ValueError("no clips with scenes and no photos to make pairs from")
