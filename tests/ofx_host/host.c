@@ -30,6 +30,7 @@
  *   python LIBPYTHON             start this Python in the process before loading (like Nuke)
  *   fault no_rowbytes            images lack kOfxImagePropRowBytes (a broken host)
  *   stop_after load|describe     end after that action (discovery-only hosts)
+ *   bench_actions N              time N calls of a no-op action and of GetClipPreferences
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -323,7 +324,7 @@ typedef struct Image {
 static struct {
   char plugin[4096], input[4096], output[4096], python[4096];
   int mlt, first, last, rows_down, padding, threads, have_window, fault_no_rowbytes, stop_after_load,
-      stop_after_describe;
+      stop_after_describe, bench_actions;
   int window[4];
   double scale;
   const char *context;
@@ -1031,6 +1032,24 @@ static void *render_worker(void *unused) {
   }
 }
 
+/* Cost of one trip host -> C loader -> Python and back: an action Python ignores (IsIdentity
+ * answers ReplyDefault at once) and one that sets a property (GetClipPreferences). */
+static void bench_actions(Effect *effect, int n) {
+  PropSet in = {0};
+  set_dbl(&in, kOfxPropTime, 0, cfg.first);
+  double begin = now_ms();
+  for (int i = 0; i < n; i++) action(kOfxImageEffectActionIsIdentity, effect, &in, NULL);
+  say("TIME action_noop_us %.3f", 1e3 * (now_ms() - begin) / n);
+  begin = now_ms();
+  for (int i = 0; i < n; i++) {
+    PropSet out = {0};
+    action(kOfxImageEffectActionGetClipPreferences, effect, NULL, &out);
+    free_props(&out);
+  }
+  say("TIME action_clip_preferences_us %.3f", 1e3 * (now_ms() - begin) / n);
+  free_props(&in);
+}
+
 static int start_python(const char *library) {
   void *lib = dlopen(library, RTLD_NOW | RTLD_GLOBAL);
   if (!lib) {
@@ -1074,6 +1093,7 @@ static int read_script(const char *path) {
     else if (!strcmp(word, "threads")) cfg.threads = atoi(rest);
     else if (!strcmp(word, "python")) snprintf(cfg.python, sizeof cfg.python, "%s", rest);
     else if (!strcmp(word, "fault")) cfg.fault_no_rowbytes = !strcmp(rest, "no_rowbytes");
+    else if (!strcmp(word, "bench_actions")) cfg.bench_actions = atoi(rest);
     else if (!strcmp(word, "stop_after")) {
       cfg.stop_after_load = !strcmp(rest, "load");
       cfg.stop_after_describe = !strcmp(rest, "describe");
@@ -1168,6 +1188,7 @@ int main(int argc, char **argv) {
     s = action(kOfxImageEffectActionGetClipPreferences, g_shared_instance, NULL, &out);
     say("STATUS %s %d", kOfxImageEffectActionGetClipPreferences, s);
     free_props(&out);
+    if (cfg.bench_actions > 0) bench_actions(g_shared_instance, cfg.bench_actions);
   }
   begin = now_ms();
   pthread_t threads[16];
