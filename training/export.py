@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import hashlib
 import io
 import warnings
 from pathlib import Path
@@ -167,3 +169,35 @@ def random_model(seed: int = 0) -> ColorMotionNet:
 def export_random_model(path: str | Path, seed: int = 0) -> Path:
     """Export a small random-weight model for tests; needs no pretrained weights or data."""
     return export_onnx(random_model(seed), path, version=f"random-seed{seed}")
+
+
+def write_sha256sums(model_path: Path) -> Path:
+    """`sha256sum`-format SHA256SUMS next to the model, covering that one file."""
+    digest = hashlib.sha256(model_path.read_bytes()).hexdigest()
+    sums = model_path.parent / "SHA256SUMS"
+    sums.write_text(f"{digest}  {model_path.name}\n")
+    return sums
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Export a training checkpoint: python -m training.export --checkpoint runs/main/final.pt"""
+    from training.train import load_checkpoint_model
+
+    parser = argparse.ArgumentParser(description="Export a ColorMotionNet checkpoint to the ONNX step graph.")
+    parser.add_argument("--checkpoint", required=True, type=Path)
+    parser.add_argument(
+        "--out", type=Path, default=Path(__file__).resolve().parents[1] / "models" / "colormotion.onnx"
+    )
+    parser.add_argument("--version", required=True, help="stored as colormotion.model_version")
+    parser.add_argument("--no-sums", action="store_true", help="do not (re)write SHA256SUMS next to it")
+    args = parser.parse_args(argv)
+    if not args.checkpoint.is_file():
+        parser.error(f"checkpoint {args.checkpoint} does not exist")
+    path = export_onnx(load_checkpoint_model(args.checkpoint), args.out, args.version)
+    if not args.no_sums:
+        write_sha256sums(path)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
+
+
+if __name__ == "__main__":
+    main()
