@@ -122,10 +122,15 @@ def test_evaluate_runs_end_to_end_on_tiny_synthetic_data(random_model, tmp_path)
     report = json.loads((out / "report.json").read_text())
     clip = report["clips"][0]
     assert clip["frames"] == 6
-    assert set(clip["modes"]) == {"ground_truth", "gray", "per_frame", "stateful"}
+    assert set(clip["modes"]) == {"ground_truth", "gray", "per_frame", "stateful", "engine"}
+    # within the first temporal window the engine runs one chain from frame 0: the evaluation's
+    # own stateful loop must reproduce the product's output
+    engine, stateful = clip["modes"]["engine"]["psnr"], clip["modes"]["stateful"]["psnr"]
+    np.testing.assert_allclose(engine, stateful, rtol=0, atol=1e-7)
+    assert not np.allclose(clip["modes"]["per_frame"]["psnr"], stateful, rtol=0, atol=1e-7)
     assert clip["modes"]["gray"]["colourfulness"] < 1.0  # a*b* = 0 gives a neutral image
     assert clip["modes"]["ground_truth"]["colourfulness"] > 20
-    for mode in ("gray", "per_frame", "stateful"):
+    for mode in ("gray", "per_frame", "stateful", "engine"):
         assert all(10 < p < 60 for p in clip["modes"][mode]["psnr"])
     assert set(clip["propagation"]) >= {"stateful_reference", "stateful_no_hints"}
     # a reference frame as dense hints changes the first frame's colours

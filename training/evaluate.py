@@ -11,6 +11,8 @@ Modes compared in one run:
     gray       a*b* = 0 (the input itself)
     per_frame  the model with no state (has_prev = 0 on every frame)
     stateful   the model carrying features from frame to frame (reset at scene cuts)
+    engine     clips only: the product's output, `colormotion.temporal.engine.TemporalEngine`
+               with default settings (chains restart every temporal_window / 2 frames)
 Clips also report the ground truth itself (reference floor of CDC and warp error), and
 propagation: hints on the first frame only, PSNR over the frames after it. Photos at 256x256
 get the hint sweep of Zhang et al. 2017 (random ground-truth hints; their published curve is
@@ -32,6 +34,7 @@ import numpy as np
 from colormotion import colour, contract
 from colormotion.model import StepModel
 from colormotion.temporal.cuts import is_scene_cut
+from colormotion.temporal.engine import EngineSettings, TemporalEngine
 from colormotion.temporal.flow import feature_flow
 
 from training import metrics
@@ -53,6 +56,7 @@ class Settings:
     hint_patch: int = 1  # side of each random hint patch, px at working resolution
     propagation_hints: int = 10  # random hints on the first frame for the propagation test
     seed: int = 0
+    engine: bool = True  # also score the product's engine output on clips
 
 
 # ---------------------------------------------------------------- running the model
@@ -123,6 +127,31 @@ class Colorizer:
         return outputs
 
 
+@dataclass
+class ListSource:
+    """A clip held in memory, as the engine's FrameSource."""
+
+    frames: list[np.ndarray]
+    identity: str | None = None
+    first_frame: int = 0
+    random_access: bool = True
+
+    @property
+    def last_frame(self) -> int:
+        return len(self.frames) - 1
+
+    def frame(self, t: int) -> np.ndarray:
+        return self.frames[t]
+
+
+def engine_outputs(model: StepModel, rgb_frames: list[np.ndarray], work_short_side: int) -> list[np.ndarray]:
+    """The product's colourised frames (rendered in order, no hints)."""
+    engine = TemporalEngine(model)
+    source = ListSource(rgb_frames)
+    settings = EngineSettings(working_short_side=work_short_side)
+    return [engine.render(source, t, settings) for t in range(len(rgb_frames))]
+
+
 # ---------------------------------------------------------------- clips
 
 
@@ -166,8 +195,11 @@ def evaluate_clip(name: str, rgb_frames: list[np.ndarray], colorizer: Colorizer,
         "warp_error": metrics.warp_error(rgb_frames, fields),
     }
     result["modes"]["ground_truth"] = truth
-    for mode in MODES:
-        scores = frame_scores(colorizer.clip(frames, mode, cuts, flows), rgb_frames, fields)
+    runs = {mode: lambda mode=mode: colorizer.clip(frames, mode, cuts, flows) for mode in MODES}
+    if settings.engine:
+        runs["engine"] = lambda: engine_outputs(colorizer.model, rgb_frames, settings.work_short_side)
+    for mode, run in runs.items():
+        scores = frame_scores(run(), rgb_frames, fields)
         scores["psnr_mean"] = float(np.mean(scores["psnr"]))
         result["modes"][mode] = scores
 
@@ -258,7 +290,7 @@ def markdown(report: dict) -> str:
         lines += ["", "## Clips (mean over clips)", ""]
         lines.append("| mode | PSNR dB | SSIM | colourfulness | CDC | warp error x1e3 |")
         lines.append("|---|---|---|---|---|---|")
-        for mode in ("ground_truth", *MODES):
+        for mode in clips[0]["modes"]:
             rows = [c["modes"][mode] for c in clips]
 
             def mean(key, rows=rows):
@@ -368,6 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval-short-side", type=int, default=Settings.eval_short_side)
     parser.add_argument("--work-short-side", type=int, default=Settings.work_short_side)
     parser.add_argument("--seed", type=int, default=Settings.seed)
+    parser.add_argument("--no-engine", action="store_true", help="skip the product engine's run on clips")
     args = parser.parse_args(argv)
     if not args.model.is_file():
         parser.error(f"model file {args.model} does not exist")
@@ -378,6 +411,7 @@ def main(argv: list[str] | None = None) -> int:
         eval_short_side=args.eval_short_side,
         max_frames=args.max_frames,
         seed=args.seed,
+        engine=not args.no_engine,
     )
     try:
         clip_paths = [
