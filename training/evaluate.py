@@ -207,11 +207,11 @@ def evaluate_clip(name: str, rgb_frames: list[np.ndarray], colorizer: Colorizer,
     boxes = random_boxes(rng, frames[0].gray.shape, settings.propagation_hints, settings.hint_patch)
     first_hints = patch_hints(frames[0].ab_true, boxes)
     propagation = {}
-    runs = {
+    first_frame_hints = {
         f"stateful_{settings.propagation_hints}_hints": first_hints,
         "stateful_reference": full_hints(frames[0].ab_true),
     }
-    for label, hints in runs.items():
+    for label, hints in first_frame_hints.items():
         outputs = colorizer.clip(
             frames, "stateful", cuts, flows, lambda t, _f, h=hints: h if t == 0 else None
         )
