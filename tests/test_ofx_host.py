@@ -249,6 +249,34 @@ def test_keyframed_hint_colours_change_the_output_at_keyed_frames(host_binary, p
     assert not np.array_equal(run.output(4), static_red[4])  # the blue key at 4 shows
 
 
+def test_premultiplied_images_are_coloured_unassociated(host_binary, plugin, tmp_path, model_env):
+    frames = harness.test_frames(3, seed=19)  # alpha 0.5..1
+    associated = []
+    for frame in frames:
+        frame = frame.copy()
+        frame[:, :, :3] *= frame[:, :, 3:]
+        associated.append(frame)
+    run = harness.run_host(
+        host_binary,
+        plugin,
+        tmp_path,
+        input_dir=harness.write_frames(tmp_path / "in", associated),
+        last=2,
+        render=[2],
+        extra=["premultiplied"],
+        env=model_env,
+    )
+    assert_survived(run)
+    unassociated = []
+    for frame in associated:
+        frame = frame.copy()
+        frame[:, :, :3] /= frame[:, :, 3:]
+        unassociated.append(frame)
+    expected = node_frames(unassociated, StaticParams(), times=[2])[2].copy()
+    expected[:, :, :3] *= expected[:, :, 3:]
+    np.testing.assert_allclose(run.output(2), expected, rtol=1e-6, atol=1e-7)
+
+
 # -- MLT-like host ----------------------------------------------------------------------------
 
 

@@ -31,6 +31,7 @@
  *   fault no_rowbytes            images lack kOfxImagePropRowBytes (a broken host)
  *   stop_after load|describe     end after that action (discovery-only hosts)
  *   bench_actions N              time N calls of a no-op action and of GetClipPreferences
+ *   premultiplied                images carry associated alpha (Natron, Nuke)
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -324,7 +325,7 @@ typedef struct Image {
 static struct {
   char plugin[4096], input[4096], output[4096], python[4096];
   int mlt, first, last, rows_down, padding, threads, have_window, fault_no_rowbytes, stop_after_load,
-      stop_after_describe, bench_actions;
+      stop_after_describe, bench_actions, premultiplied;
   int window[4];
   double scale;
   const char *context;
@@ -557,7 +558,7 @@ static Image *make_image(const Frame *frame, unsigned char *memory, int owned) {
   if (!cfg.fault_no_rowbytes) set_int(p, kOfxImagePropRowBytes, cfg.rows_down ? -rb : rb);
   set_str(p, kOfxImageEffectPropPixelDepth, frame->depth);
   set_str(p, kOfxImageEffectPropComponents, components_of(frame->channels));
-  set_str(p, kOfxImageEffectPropPreMultiplication, kOfxImageUnPreMultiplied);
+  set_str(p, kOfxImageEffectPropPreMultiplication, cfg.premultiplied ? kOfxImagePreMultiplied : kOfxImageUnPreMultiplied);
   set_dbl(p, kOfxImageEffectPropRenderScale, 0, cfg.scale);
   set_dbl(p, kOfxImageEffectPropRenderScale, 1, cfg.scale);
   set_dbl(p, kOfxImagePropPixelAspectRatio, 0, 1.0);
@@ -833,7 +834,7 @@ static Effect *create_instance(Effect *descriptor) {
     set_str(c, kOfxPropType, kOfxTypeClip);
     set_str(c, kOfxImageEffectPropPixelDepth, frame->depth);
     set_str(c, kOfxImageEffectPropComponents, components_of(frame->channels));
-    set_str(c, kOfxImageEffectPropPreMultiplication, kOfxImageUnPreMultiplied);
+    set_str(c, kOfxImageEffectPropPreMultiplication, cfg.premultiplied ? kOfxImagePreMultiplied : kOfxImageUnPreMultiplied);
     set_int(c, kOfxImageClipPropConnected, 1);
     set_dbl(c, kOfxImageEffectPropFrameRange, 0, cfg.first);
     set_dbl(c, kOfxImageEffectPropFrameRange, 1, cfg.last);
@@ -1094,6 +1095,7 @@ static int read_script(const char *path) {
     else if (!strcmp(word, "python")) snprintf(cfg.python, sizeof cfg.python, "%s", rest);
     else if (!strcmp(word, "fault")) cfg.fault_no_rowbytes = !strcmp(rest, "no_rowbytes");
     else if (!strcmp(word, "bench_actions")) cfg.bench_actions = atoi(rest);
+    else if (!strcmp(word, "premultiplied")) cfg.premultiplied = 1;
     else if (!strcmp(word, "stop_after")) {
       cfg.stop_after_load = !strcmp(rest, "load");
       cfg.stop_after_describe = !strcmp(rest, "describe");

@@ -141,6 +141,7 @@ class ColorizeEffect:
                 current, bounds = read_pixels(source)
             finally:
                 self.host.release_image(source)
+            premultiplied = source.premultiplied
             t = frame_of(time)
             frames = ClipFrames(
                 self.host,
@@ -155,6 +156,8 @@ class ColorizeEffect:
             node_started = clock.perf_counter()
             result = self.node().render(t, frames, self._params(effect, frame_rect))
             node_seconds = clock.perf_counter() - node_started
+            if premultiplied:  # give the host back what it gave: associated alpha
+                result = images.premultiply(result)
             result = images.convert_pixels(result, out_dtype, out_channels)
             images.paste(target, output.bounds, result, bounds, window)
         finally:

@@ -14,9 +14,12 @@ from .ofx_api import ffi
 
 
 def read_pixels(image: Image) -> tuple[np.ndarray, images.Rect]:
-    """A top-down copy of a host image (the host may reuse its memory once released)."""
+    """A top-down copy of a host image (the host may reuse its memory once released), with
+    unassociated alpha: premultiplied images are divided by their alpha."""
     dtype, channels = images.pixel_format(image.depth, image.components)
     view = images.pixel_view(image.data, image.bounds, image.row_bytes, dtype, channels)
+    if image.premultiplied:
+        return images.unpremultiply(view), image.bounds
     # always a copy: a contiguous view would otherwise be returned as it is (dangling once released)
     return view.copy(order="C"), image.bounds
 

@@ -21,6 +21,13 @@ def _name(value: str | bytes) -> bytes:
     return value.encode() if isinstance(value, str) else value
 
 
+def _premultiplication(props: PropertySet) -> str:
+    try:
+        return props.get_string(OFX.kOfxImageEffectPropPreMultiplication)
+    except OfxError:
+        return ""
+
+
 class PropertySet:
     """One OpenFX property set (descriptor, instance, clip, image, in/out arguments)."""
 
@@ -124,6 +131,7 @@ class Image:
     row_bytes: int
     depth: str
     components: str
+    premultiplied: bool = False
 
 
 class Host:
@@ -216,6 +224,7 @@ class Host:
                 row_bytes=props.get_int(OFX.kOfxImagePropRowBytes),
                 depth=props.get_string(OFX.kOfxImageEffectPropPixelDepth),
                 components=props.get_string(OFX.kOfxImageEffectPropComponents),
+                premultiplied=_premultiplication(props) == OFX.kOfxImagePreMultiplied.decode(),
             )
         except BaseException:
             self.effect_suite.clipReleaseImage(handle[0])

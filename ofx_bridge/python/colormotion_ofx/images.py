@@ -77,6 +77,34 @@ def convert_pixels(pixels: np.ndarray, dtype: np.dtype, channels: int) -> np.nda
     return pixels
 
 
+def unpremultiply(pixels: np.ndarray) -> np.ndarray:
+    """Colour divided by alpha (RGBA, same dtype); fully transparent pixels keep their values.
+
+    The node colours unassociated RGB (a premultiplied pixel's lightness is not its colour's)."""
+    if pixels.shape[2] != 4:
+        return pixels
+    values = pixels.astype(np.float32)
+    alpha = values[:, :, 3:] / np.float32(_scale(pixels.dtype))
+    safe = np.where(alpha > 0, alpha, np.float32(1.0))
+    values[:, :, :3] /= safe
+    return _store(values, pixels.dtype)
+
+
+def premultiply(pixels: np.ndarray) -> np.ndarray:
+    if pixels.shape[2] != 4:
+        return pixels
+    values = pixels.astype(np.float32)
+    values[:, :, :3] *= values[:, :, 3:] / np.float32(_scale(pixels.dtype))
+    return _store(values, pixels.dtype)
+
+
+def _store(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    if np.dtype(dtype).kind == "u":
+        top = _scale(dtype)
+        return np.clip(np.rint(values), 0, top).astype(dtype)
+    return values.astype(dtype)
+
+
 def intersect(a: Rect, b: Rect) -> Rect:
     return max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
 
