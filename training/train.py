@@ -148,6 +148,12 @@ def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str,
     return {key: value.to(device, non_blocking=True) for key, value in batch.items()}
 
 
+def describe_data(train_set, val_set) -> dict:
+    from training.data.pairs import describe
+
+    return {"train": describe(train_set), "val": describe(val_set)}
+
+
 @torch.no_grad()
 def validate(model: ColorMotionNet, val_set, config: TrainConfig, device: torch.device) -> dict[str, float]:
     model.eval()
