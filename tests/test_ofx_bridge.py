@@ -155,10 +155,10 @@ def test_install_keeps_a_different_bundle_unless_overwrite(tmp_path, capsys):
 
 
 def test_unpremultiply_keeps_transparent_pixels_and_round_trips():
-    pixels = np.array([[[50, 100, 150, 128], [7, 8, 9, 0], [255, 255, 255, 255]]], np.uint8)
+    pixels = np.array([[[50, 100, 120, 128], [7, 8, 9, 0], [255, 255, 255, 255]]], np.uint8)
     straight = images.unpremultiply(pixels)
     np.testing.assert_array_equal(straight[0, 1], [7, 8, 9, 0])  # alpha 0: left as it is
-    np.testing.assert_array_equal(straight[0, 0], [100, 199, 255, 128])  # 50 / (128/255) = 99.6 -> 100
+    np.testing.assert_array_equal(straight[0, 0], [100, 199, 239, 128])  # 50 / (128/255) = 99.6 -> 100
     back = images.premultiply(straight)
     assert np.abs(back.astype(int) - pixels.astype(int))[0, [0, 2]].max() <= 1
     rgb = pixels[:, :, :3]
