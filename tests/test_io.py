@@ -12,7 +12,7 @@ import pytest
 from colormotion.io.atomic import TEMP_PREFIX, AtomicFile, check_targets
 from colormotion.io.errors import InputError, OutputError, UsageError
 from colormotion.io.sequence import find_frames, parse_pattern, read_image, write_image
-from colormotion.io.sink import open_sink
+from colormotion.io.sink import BackgroundSink, open_sink
 from colormotion.io.source import SequenceSource, VideoSource, open_source
 from colormotion.io.video import EncodeSettings, VideoReader, VideoWriter, resolve_encoding
 
@@ -302,3 +302,39 @@ def test_engine_access_pattern_decodes_each_frame_once(tmp_path, monkeypatch):
     assert seeks == []
     source.frame(3)  # far behind the cache: one seek to the keyframe before it
     assert seeks == [2]
+
+
+class _RecordingSink:
+    def __init__(self, fail_at: int | None = None) -> None:
+        self.written, self.committed, self.discarded, self.fail_at = [], False, False, fail_at
+
+    def write(self, t, frame):
+        if t == self.fail_at:
+            raise OutputError("disk full", "/renders/o.0002.png")
+        self.written.append(t)
+
+    def commit(self):
+        self.committed = True
+
+    def discard(self):
+        self.discarded = True
+
+
+def test_background_sink_writes_in_order_then_commits():
+    inner = _RecordingSink()
+    sink = BackgroundSink(inner, depth=2)
+    for t in range(1, 8):
+        sink.write(t, np.zeros((2, 2, 3), np.uint8))
+    sink.commit()
+    assert inner.written == list(range(1, 8)) and inner.committed
+
+
+def test_background_sink_hands_a_writer_error_to_the_caller():
+    inner = _RecordingSink(fail_at=2)
+    sink = BackgroundSink(inner, depth=1)
+    with pytest.raises(OutputError, match="disk full"):
+        for t in range(1, 50):
+            sink.write(t, np.zeros((2, 2, 3), np.uint8))
+        sink.commit()
+    sink.discard()
+    assert inner.written == [1] and inner.discarded and not inner.committed

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import profiling
 from ..io.errors import UsageError
-from ..io.sink import open_sink
+from ..io.sink import BackgroundSink, open_sink
 from ..io.source import open_source
 from ..io.video import EncodeSettings
 from . import engine
@@ -140,8 +140,16 @@ def run(args: argparse.Namespace) -> int:
         frames = _requested_frames(args, source.first_frame, source.last_frame)
         hints = engine.load_hints(args.hints)
         settings = EncodeSettings(codec=args.codec, crf=args.crf, pix_fmt=args.pix_fmt, preset=args.preset)
-        sink = open_sink(
-            args.output, source.info, frames, overwrite=args.overwrite, settings=settings, spec_of=source.spec
+        sink = BackgroundSink(
+            open_sink(
+                args.output,
+                source.info,
+                frames,
+                overwrite=args.overwrite,
+                settings=settings,
+                spec_of=source.spec,
+            ),
+            stage=profiling.stage,
         )
         try:
             node, params = engine.build_node(args, hints)
@@ -171,6 +179,5 @@ def _render(node, params, timed_source, source, frames: range, sink, *, quiet: b
         for t in frames:
             rendered = node.render(t, timed_source, params)
             rendered = restore_alpha(rendered, source.frame(t))
-            with profiling.stage("encode"):
-                sink.write(t, rendered)
+            sink.write(t, rendered)  # encoded on the writer thread, timed as "encode"
             progress.update(1)

@@ -8,6 +8,8 @@ output without overwrite, an unwritable folder); `commit` moves the finished out
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -164,3 +166,77 @@ def open_sink(
     if kind == "still":
         return StillSink(path, spec_of)
     return VideoSink(path, info, frames, settings or EncodeSettings())
+
+
+class BackgroundSink:
+    """Writes (encodes) frames on a worker thread while the caller renders the next ones.
+
+    Encoders and image writers release the GIL, so on a 2-core machine encoding overlaps with
+    the engine's single-threaded stages. At most `depth` frames wait; a writer error is raised
+    by the next write() or by commit(); discard() stops the worker and removes everything.
+    """
+
+    def __init__(self, sink, depth: int = 2, stage: Callable[[str], object] | None = None) -> None:
+        self._sink = sink
+        self._queue: queue.Queue = queue.Queue(maxsize=max(1, depth))
+        self._error: BaseException | None = None
+        self._stage = stage
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._work, name="colormotion-writer", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None or self._stopped.is_set():
+                return
+            t, frame = item
+            try:
+                if self._stage is not None:
+                    with self._stage("encode"):
+                        self._sink.write(t, frame)
+                else:
+                    self._sink.write(t, frame)
+            except BaseException as error:  # handed to the caller's thread
+                self._error = error
+                self._stopped.set()
+                return
+
+    def _raise_worker_error(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def write(self, t: int, frame: np.ndarray) -> None:
+        self._raise_worker_error()
+        while not self._stopped.is_set():
+            try:
+                self._queue.put((t, frame), timeout=0.1)
+                return
+            except queue.Full:
+                continue
+        self._raise_worker_error()
+
+    def _finish(self) -> None:
+        while self._thread.is_alive():
+            try:
+                self._queue.put(None, timeout=0.1)
+                break
+            except queue.Full:
+                if self._stopped.is_set():
+                    break
+        self._thread.join()
+
+    def commit(self) -> None:
+        self._finish()
+        self._raise_worker_error()
+        self._sink.commit()
+
+    def discard(self) -> None:
+        self._stopped.set()
+        while True:  # unblock a worker waiting on a full queue, and drop pending frames
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        self._finish()
+        self._sink.discard()
