@@ -177,12 +177,14 @@ def test_short_rgb_half_scale_window_and_padded_rows(host_binary, plugin, tmp_pa
             "padding 24",
             "window " + " ".join(map(str, window)),
             "context general",
+            "purge",
         ],
         settings=["set temporal_window 4", "set cut_sensitivity 0.7"],
         env=model_env,
     )
     assert_survived(run)
     assert run.render_status() == {3: 0, 1: 0}, run.describe()
+    assert run.statuses("OfxActionPurgeCaches") == [0, 0]  # frame 1, rendered after a purge, is still exact
     expected = node_frames(frames, StaticParams({"temporal_window": 4, "cut_sensitivity": 0.7}), times=[3, 1])
     height = frames[0].shape[0]
     rows, cols = slice(height - window[3], height - window[1]), slice(window[0], window[2])

@@ -351,11 +351,12 @@ static int ensure_python_locked(void) {
 }
 
 static int ensure_python(void) {
+  if (__atomic_load_n(&g_py_state, __ATOMIC_ACQUIRE) == PY_READY) return 1; /* every later action */
   pthread_mutex_lock(&g_init_mutex);
   if (g_py_state == PY_UNTRIED) {
     struct timespec begin, end;
     clock_gettime(CLOCK_MONOTONIC, &begin);
-    g_py_state = ensure_python_locked() ? PY_READY : PY_FAILED;
+    __atomic_store_n(&g_py_state, ensure_python_locked() ? PY_READY : PY_FAILED, __ATOMIC_RELEASE);
     clock_gettime(CLOCK_MONOTONIC, &end);
     double seconds = (double)(end.tv_sec - begin.tv_sec) + 1e-9 * (double)(end.tv_nsec - begin.tv_nsec);
     if (g_py_state == PY_READY)

@@ -32,6 +32,7 @@
  *   stop_after load|describe     end after that action (discovery-only hosts)
  *   bench_actions N              time N calls of a no-op action and of GetClipPreferences
  *   premultiplied                images carry associated alpha (Natron, Nuke)
+ *   purge                        send PurgeCaches after every render (low-memory host)
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -325,7 +326,7 @@ typedef struct Image {
 static struct {
   char plugin[4096], input[4096], output[4096], python[4096];
   int mlt, first, last, rows_down, padding, threads, have_window, fault_no_rowbytes, stop_after_load,
-      stop_after_describe, bench_actions, premultiplied;
+      stop_after_describe, bench_actions, premultiplied, purge;
   int window[4];
   double scale;
   const char *context;
@@ -1010,6 +1011,7 @@ static void render_one(int t) {
   if (cfg.mlt) action(kOfxImageEffectActionEndSequenceRender, effect, &seq, NULL);
   say("RENDER %d %d %.3f", t, s, elapsed);
   if (s == kOfxStatOK) write_output(t, frame, output);
+  if (cfg.purge) say("STATUS %s %d", kOfxActionPurgeCaches, action(kOfxActionPurgeCaches, effect, NULL, NULL));
   tls_output = NULL;
   free(memory);
   free_props(&output->props);
@@ -1096,6 +1098,7 @@ static int read_script(const char *path) {
     else if (!strcmp(word, "fault")) cfg.fault_no_rowbytes = !strcmp(rest, "no_rowbytes");
     else if (!strcmp(word, "bench_actions")) cfg.bench_actions = atoi(rest);
     else if (!strcmp(word, "premultiplied")) cfg.premultiplied = 1;
+    else if (!strcmp(word, "purge")) cfg.purge = 1;
     else if (!strcmp(word, "stop_after")) {
       cfg.stop_after_load = !strcmp(rest, "load");
       cfg.stop_after_describe = !strcmp(rest, "describe");

@@ -99,8 +99,18 @@ class ColorizeEffect:
         """The node colours whole frames: ask for the whole source, whatever the window."""
         time = self.host.property_set(in_args).get_double(OFX.kOfxPropTime)
         clip, _ = self.host.clip(effect, SOURCE)
-        rod = self.host.clip_rod(clip, time)
+        try:
+            rod = self.host.clip_rod(clip, time)
+        except OfxError:  # a host without clip RoDs: keep its default region
+            return OFX.kOfxStatReplyDefault
         self.host.property_set(out_args).set_doubles(OFX.kOfxImageClipPropRoIPrefix + SOURCE, rod)
+        return OFX.kOfxStatOK
+
+    def purge_caches(self, effect, in_args, out_args) -> int:
+        """Low memory: drop the engine's cached states (all are recomputed on demand, bit-identical)."""
+        from colormotion.temporal.cache import PROCESS_CACHE
+
+        PROCESS_CACHE.clear()
         return OFX.kOfxStatOK
 
     def frames_needed(self, effect, in_args, out_args) -> int:

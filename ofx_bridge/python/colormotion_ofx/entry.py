@@ -76,6 +76,7 @@ class Dispatcher:
                 (OFX.kOfxImageEffectActionGetRegionsOfInterest, effect.regions_of_interest),
                 (OFX.kOfxImageEffectActionGetFramesNeeded, effect.frames_needed),
                 (OFX.kOfxImageEffectActionRender, effect.render),
+                (OFX.kOfxActionPurgeCaches, effect.purge_caches),
                 (OFX.kOfxImageEffectActionBeginSequenceRender, _ok),
                 (OFX.kOfxImageEffectActionEndSequenceRender, _flush_ok),
                 (OFX.kOfxActionUnload, _flush_ok),
