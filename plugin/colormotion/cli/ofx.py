@@ -31,7 +31,6 @@ ARCH_FOLDER = "Linux-x86-64"
 PLUGIN_ID = "org.colormotion.Colorize"
 CONFIG_NAME = "colormotion_ofx.json"
 ICON_NAME = f"{PLUGIN_ID}.png"
-DEFAULT_BUILD_DIR = Path("build") / "ofx"
 
 
 # -- command line -----------------------------------------------------------------------------
@@ -46,7 +45,10 @@ def add_parser(commands) -> argparse.ArgumentParser:
     actions = parser.add_subparsers(dest="ofx_command", metavar="ACTION", required=True)
     build = actions.add_parser("build", help="compile the bundle", description="Compile the OpenFX bundle.")
     build.add_argument(
-        "--out", type=Path, default=DEFAULT_BUILD_DIR, help=f"folder for {BUNDLE_NAME} (default: build/ofx)"
+        "--out",
+        type=Path,
+        default=None,
+        help=f"folder for {BUNDLE_NAME} (default: build/ofx of the source tree)",
     )
     build.add_argument("--cc", default=os.environ.get("CC", "gcc"), help="C compiler (default: $CC or gcc)")
     install = actions.add_parser(
@@ -62,7 +64,7 @@ def add_parser(commands) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     if args.ofx_command == "build":
-        bundle = build_bundle(args.out, cc=args.cc)
+        bundle = build_bundle(args.out if args.out is not None else default_build_dir(), cc=args.cc)
         print(f"built {bundle}")
         print(f"hosts find it with: export OFX_PLUGIN_PATH={bundle.parent.resolve()}")
         return 0
@@ -84,6 +86,11 @@ def bridge_sources() -> Path:
     if not (root / "src" / "loader.c").is_file():
         raise UsageError("the OpenFX bridge sources (ofx_bridge/) are not next to this installation", root)
     return root
+
+
+def default_build_dir() -> Path:
+    """build/ofx next to ofx_bridge/ (gitignored); the Rez package points OFX_PLUGIN_PATH here."""
+    return bridge_sources().parent / "build" / "ofx"
 
 
 def default_install_dir() -> Path:
