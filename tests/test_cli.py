@@ -267,3 +267,30 @@ def test_bench_prints_a_table(capsys, random_model):
     for column in ("decode", "model", "encode", "steps/fr", "fps", "peak MB"):
         assert column in header
     assert "sequential" in sequential and "random" in random_access
+
+
+def test_hints_file_reaches_the_model(capsys, tmp_path, random_model):
+    pattern = write_sequence(tmp_path / "in", moving_frames(3))
+    hints = tmp_path / "hints.json"
+    hints.write_text(
+        '{"version": 1, "hints": [{"id": "red", "color": "#d02020", "radius": 0.2,'
+        ' "keys": [{"frame": 2, "x": 0.5, "y": 0.5}]}]}'
+    )
+    options = ["--model", random_model, "-q"]
+    assert main(["colorize", pattern, str(tmp_path / "plain.####.png"), *map(str, options)]) == EXIT_OK
+    assert (
+        main(
+            [
+                "colorize",
+                pattern,
+                str(tmp_path / "hinted.####.png"),
+                "--hints",
+                str(hints),
+                *map(str, options),
+            ]
+        )
+        == 0
+    )
+    plain, _ = read_image(tmp_path / "plain.0002.png")
+    hinted, _ = read_image(tmp_path / "hinted.0002.png")
+    assert not np.array_equal(plain, hinted)
