@@ -338,3 +338,28 @@ def test_background_sink_hands_a_writer_error_to_the_caller():
         sink.commit()
     sink.discard()
     assert inner.written == [1] and inner.discarded and not inner.committed
+
+
+@pytest.mark.parametrize("ext", ["mkv", "mov"])
+def test_video_alpha_round_trip(tmp_path, ext):
+    pixels = np.zeros((48, 64, 4), np.uint8)
+    pixels[..., :3] = 100
+    pixels[..., 3] = np.arange(64, dtype=np.uint8) * 4
+    writer = VideoWriter(tmp_path / f"alpha.{ext}", width=64, height=48, fps=Fraction(24), has_alpha=True)
+    for _ in range(2):
+        writer.write(pixels)
+    writer.close()
+    reader = VideoReader(tmp_path / f"alpha.{ext}")
+    assert reader.info.has_alpha
+    decoded = reader.read(1)
+    assert decoded.shape == (48, 64, 4)
+    alpha = decoded[..., 3] if decoded.dtype == np.uint8 else decoded[..., 3] / 257.0
+    np.testing.assert_allclose(alpha, pixels[..., 3], atol=1)  # FFV1 exact, ProRes 4444 within rounding
+
+
+def test_gray_video_is_not_taken_for_alpha(tmp_path):
+    frames = moving_frames(2)
+    path = write_video(tmp_path / "gray.mkv", frames, codec="ffv1", pix_fmt="gray")
+    reader = VideoReader(path)
+    assert not reader.info.has_alpha
+    np.testing.assert_array_equal(reader.read(0), frames[0])

@@ -74,7 +74,7 @@ class VideoReader:
         pix_fmt = context.pix_fmt or "yuv420p"
         video_format = av.VideoFormat(pix_fmt)
         bit_depth = max(component.bits for component in video_format.components)
-        has_alpha = video_format.has_alpha if hasattr(video_format, "has_alpha") else "a" in pix_fmt[:5]
+        has_alpha = any(component.is_alpha for component in video_format.components)
         self._rgb_format = (
             ("rgba" if has_alpha else "rgb24") if bit_depth <= 8 else ("rgba64le" if has_alpha else "rgb48le")
         )
