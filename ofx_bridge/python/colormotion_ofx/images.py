@@ -122,11 +122,12 @@ def paste(
     area = intersect(window, target_bounds)
     if area[2] <= area[0] or area[3] <= area[1]:
         return
-    target[rows_cols(area, target_bounds)] = 0
     covered = intersect(area, source_bounds)
-    if covered[2] <= covered[0] or covered[3] <= covered[1]:
-        return
-    target[rows_cols(covered, target_bounds)] = source[rows_cols(covered, source_bounds)]
+    empty = covered[2] <= covered[0] or covered[3] <= covered[1]
+    if empty or covered != area:
+        target[rows_cols(area, target_bounds)] = 0
+    if not empty:
+        target[rows_cols(covered, target_bounds)] = source[rows_cols(covered, source_bounds)]
 
 
 def conform(frame: np.ndarray, bounds: Rect, reference: Rect) -> np.ndarray:
