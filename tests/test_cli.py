@@ -294,3 +294,33 @@ def test_hints_file_reaches_the_model(capsys, tmp_path, random_model):
     plain, _ = read_image(tmp_path / "plain.0002.png")
     hinted, _ = read_image(tmp_path / "hinted.0002.png")
     assert not np.array_equal(plain, hinted)
+
+
+def test_strength_zero_gives_back_the_gray_input(capsys, tmp_path, random_model):
+    pattern = write_sequence(tmp_path / "in", moving_frames(2))
+    code, _, err = run_cli(
+        capsys, "colorize", pattern, tmp_path / "o.####.png", "--strength", "0", "--model", random_model, "-q"
+    )
+    assert code == EXIT_OK, err
+    output, _ = read_image(tmp_path / "o.0002.png")
+    source, _ = read_image(tmp_path / "in" / "clip.0002.png")
+    assert np.abs(output.astype(int) - source).max() <= 1
+
+
+def test_stateless_frames_equal_single_image_renders(capsys, tmp_path, random_model):
+    """--stateless: a frame's colours come from that frame alone, as for a lone still image."""
+    pattern = write_sequence(tmp_path / "in", moving_frames(4))
+    options = ["--model", random_model, "--working-resolution", "96", "-q"]
+    code, _, err = run_cli(capsys, "colorize", pattern, tmp_path / "o.####.png", "--stateless", *options)
+    assert code == EXIT_OK, err
+    code, _, err = run_cli(
+        capsys, "colorize", tmp_path / "in" / "clip.0003.png", tmp_path / "still.png", *options
+    )
+    assert code == EXIT_OK, err
+    np.testing.assert_array_equal(
+        read_image(tmp_path / "o.0003.png")[0], read_image(tmp_path / "still.png")[0]
+    )
+    # with temporal state the same frame differs: history reaches it
+    code, _, err = run_cli(capsys, "colorize", pattern, tmp_path / "t.####.png", *options)
+    assert code == EXIT_OK, err
+    assert not np.array_equal(read_image(tmp_path / "t.0003.png")[0], read_image(tmp_path / "still.png")[0])
