@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from colormotion.model import ModelError
@@ -103,3 +105,88 @@ def test_missing_model_is_a_model_error(tmp_path, clip):
     node = ColorizeNode(model_path=tmp_path / "missing.onnx")
     with pytest.raises(ModelError, match="missing.onnx"):
         node.render(1, ListSource(clip), StaticParams(dict(FAST)))
+
+
+# ---------------------------------------------------------------------------------------------
+# hints: the hints_json parameter and the animatable slots
+
+
+def _float_clip(clip):
+    # float frames: the random model's hints reach later frames only faintly, below 8-bit steps
+    return ListSource([f.astype(np.float32) / 255 for f in clip], identity="float-node-clip")
+
+
+def _hints_json(first: int, last: int) -> str:
+    return json.dumps(
+        {
+            "version": 1,
+            "hints": [
+                {
+                    "id": "spot",
+                    "color": "#c0302a",
+                    "radius": 0.05,
+                    "keys": [{"frame": first, "x": 0.4, "y": 0.5}, {"frame": last, "x": 0.45, "y": 0.5}],
+                }
+            ],
+        }
+    )
+
+
+def _render_clip(node, source, params):
+    return [node.render(t, source, params) for t in range(source.first_frame, source.last_frame + 1)]
+
+
+def test_hints_json_changes_frames_from_its_first_chain_on(random_model, clip):
+    source = _float_clip(clip)
+    node = ColorizeNode(model_path=random_model)
+    plain = _render_clip(node, source, StaticParams(dict(FAST)))
+    hinted = _render_clip(node, source, StaticParams({**FAST, "hints_json": _hints_json(5, 6)}))
+    # window 4 (anchors 1, 3, 5, ...): frames 1-4 never see frames 5-6; frames 5-6 do
+    assert all(np.array_equal(a, b) for a, b in zip(plain[:4], hinted[:4]))
+    assert not np.array_equal(plain[4], hinted[4]) and not np.array_equal(plain[5], hinted[5])
+
+
+def test_bad_hints_json_is_a_clear_error(random_model, clip):
+    from colormotion.hints import HintError
+
+    node = ColorizeNode(model_path=random_model)
+    with pytest.raises(HintError, match="hints_json"):
+        node.render(2, ListSource(clip), StaticParams({**FAST, "hints_json": '{"version": 1, "hints": [}'}))
+
+
+class _AnimatedSlot(StaticParams):
+    """Slot 1 enabled, its position animated: x moves with time; records the times asked."""
+
+    def __init__(self, values):
+        super().__init__({**values, "hint1_enable": True, "hint1_color": (0.9, 0.2, 0.1)})
+        self.position_times: list[float] = []
+
+    def value(self, name, time):
+        if name == "hint1_position":
+            self.position_times.append(time)
+            return (0.2 + 0.02 * time, 0.5)
+        return super().value(name, time)
+
+
+def test_slots_are_evaluated_at_every_frame_of_the_chain(random_model, clip):
+    source = _float_clip(clip)
+    node = ColorizeNode(model_path=random_model)
+    params = _AnimatedSlot(FAST)
+    t = 6
+    with_slot = node.render(t, source, params)
+    assert set(params.position_times) == set(range(3, t + 1))  # the chain of frame 6 begins at 3
+    assert not np.array_equal(with_slot, node.render(t, source, StaticParams(dict(FAST))))
+
+
+def test_node_hints_add_to_the_parameters(random_model, clip):
+    from colormotion.hints import HintSet
+
+    source = _float_clip(clip)
+    hint_set = HintSet.from_json(_hints_json(1, 12))
+    by_param = ColorizeNode(model_path=random_model).render(
+        4, source, StaticParams({**FAST, "hints_json": _hints_json(1, 12)})
+    )
+    by_node = ColorizeNode(model_path=random_model, hints=hint_set).render(
+        4, source, StaticParams(dict(FAST))
+    )
+    assert np.array_equal(by_param, by_node)
