@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -324,3 +325,12 @@ def test_stateless_frames_equal_single_image_renders(capsys, tmp_path, random_mo
     code, _, err = run_cli(capsys, "colorize", pattern, tmp_path / "t.####.png", *options)
     assert code == EXIT_OK, err
     assert not np.array_equal(read_image(tmp_path / "t.0003.png")[0], read_image(tmp_path / "still.png")[0])
+
+
+def test_fps_for_a_video_made_from_images(capsys, tmp_path, random_model):
+    pattern = write_sequence(tmp_path / "in", moving_frames(3))
+    code, _, err = run_cli(
+        capsys, "colorize", pattern, tmp_path / "v.mp4", "--fps", "30000/1001", "--model", random_model, "-q"
+    )
+    assert code == EXIT_OK, err
+    assert frame_rate(tmp_path / "v.mp4") == Fraction(30000, 1001)

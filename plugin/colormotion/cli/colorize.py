@@ -7,16 +7,18 @@ whole clip's frame range, so every frame's chain starts where it would in a full
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import re
 import sys
 import time
+from fractions import Fraction
 
 import numpy as np
 
 from .. import profiling
 from ..io.errors import UsageError
 from ..io.sink import BackgroundSink, open_sink
-from ..io.source import open_source
+from ..io.source import ClipInfo, open_source
 from ..io.video import EncodeSettings
 from . import engine
 
@@ -68,6 +70,12 @@ def add_encode_arguments(parser: argparse.ArgumentParser) -> None:
         help="video encoder (default: libx264 for .mp4, prores_ks for .mov, ffv1 (lossless) for .mkv)",
     )
     group.add_argument("--crf", type=float, help="quality for x264/x265/vpx (lower is better; default 16)")
+    group.add_argument(
+        "--fps",
+        type=frame_rate,
+        metavar="RATE",
+        help="frame rate of a video made from images (default: the images' metadata, else 24)",
+    )
     group.add_argument(
         "--preset",
         choices=(
@@ -133,6 +141,28 @@ def _convert_alpha(alpha: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return values.astype(dtype)
 
 
+def _output_clip_info(info: ClipInfo, fps: Fraction | None) -> ClipInfo:
+    """The input's description, with the user's frame rate for a video made from images."""
+    if fps is None:
+        return info
+    if info.kind == "video":
+        raise UsageError("--fps applies to image input; a video keeps its own frame rate", info.files[0])
+    return dataclasses.replace(info, fps=fps)
+
+
+def frame_rate(text: str) -> Fraction:
+    """'24', '23.976', '30000/1001' -> Fraction; argparse type."""
+    try:
+        rate = Fraction(text.strip()).limit_denominator(1001)
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(
+            f"expected a frame rate like 24, 25 or 30000/1001, got {text!r}"
+        ) from None
+    if not 0 < rate <= 1000:
+        raise argparse.ArgumentTypeError(f"frame rate must be within 0..1000, got {text!r}")
+    return rate
+
+
 def run(args: argparse.Namespace) -> int:
     engine.validate_engine_arguments(args)
     source = open_source(args.input, cache_frames=engine.cache_frames(args))
@@ -143,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
         sink = BackgroundSink(
             open_sink(
                 args.output,
-                source.info,
+                _output_clip_info(source.info, args.fps),
                 frames,
                 overwrite=args.overwrite,
                 settings=settings,
