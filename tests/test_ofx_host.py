@@ -279,6 +279,52 @@ def test_premultiplied_images_are_coloured_unassociated(host_binary, plugin, tmp
     np.testing.assert_allclose(run.output(2), expected, rtol=1e-6, atol=1e-7)
 
 
+def test_plugin_frames_equal_colormotion_colorize_with_the_same_hints(
+    host_binary, plugin, tmp_path, model_env
+):
+    """The command line and the plug-in give the same 8-bit frames for one clip and one hints file."""
+    cv2 = pytest.importorskip("cv2")
+    from colormotion.cli.main import main
+
+    frames = [harness.as_depth(f, np.uint8, channels=3) for f in harness.test_frames(5, seed=23)]
+    sequence = tmp_path / "seq"
+    sequence.mkdir()
+    for number, frame in enumerate(frames, start=1):
+        cv2.imwrite(str(sequence / f"clip.{number:04d}.png"), np.ascontiguousarray(frame[:, :, ::-1]))
+    hints = '{"version": 1, "hints": [{"id": "coat", "color": "#c0302a", "keys": [{"frame": 1, "x": 0.4, "y": 0.6}]}]}'
+    (tmp_path / "hints.json").write_text(hints)
+    code = main(
+        [
+            "colorize",
+            str(sequence / "clip.%04d.png"),
+            str(tmp_path / "cli" / "out.%04d.png"),
+            "--model",
+            model_env["COLORMOTION_MODEL"],
+            "--hints",
+            str(tmp_path / "hints.json"),
+            "-q",
+        ]
+    )
+    assert code == 0
+    run = harness.run_host(
+        host_binary,
+        plugin,
+        tmp_path,
+        input_dir=harness.write_frames(tmp_path / "in", frames, first=1),
+        first=1,
+        last=5,
+        render=[5, 2, 4, 1, 3],
+        extra=["threads 2"],
+        settings=[f"set hints_json {hints}"],
+        env=model_env,
+    )
+    assert_survived(run)
+    for number in range(1, 6):
+        cli = cv2.imread(str(tmp_path / "cli" / f"out.{number:04d}.png"), cv2.IMREAD_UNCHANGED)[:, :, ::-1]
+        difference = np.abs(run.output(number).astype(int) - cli.astype(int)).max()
+        assert difference <= 1, f"frame {number} differs by {difference} code values"
+
+
 # -- MLT-like host ----------------------------------------------------------------------------
 
 
