@@ -50,7 +50,9 @@ def add_parser(commands) -> argparse.ArgumentParser:
     parser.add_argument("input", help="input video, image sequence pattern or image")
     parser.add_argument("output", help="output video, image sequence pattern or image")
     engine.add_engine_arguments(parser)
-    parser.add_argument("--hints", metavar="FILE", help="colour hints file (JSON)")
+    parser.add_argument(
+        "--hints", metavar="FILE", help="colour hints file (JSON; frame numbers as for --frames)"
+    )
     parser.add_argument(
         "--frames",
         type=frame_range,

@@ -77,4 +77,6 @@ def build_node(args: argparse.Namespace, hints):
     }
     values = {name: value for name, value in values.items() if value is not None}
     node = ColorizeNode(model_path=args.model, provider=args.provider, hints=hints)
-    return node, StaticParams(values)
+    params = StaticParams(values)
+    node.model(0, params)  # load now: a model error stops the command before any frame
+    return node, params
