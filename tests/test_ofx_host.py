@@ -325,6 +325,32 @@ def test_plugin_frames_equal_colormotion_colorize_with_the_same_hints(
         assert difference <= 1, f"frame {number} differs by {difference} code values"
 
 
+def test_unload_and_reload_in_one_process_rejoins_python(host_binary, plugin, tmp_path, model_env):
+    """Hosts never finalize Python: after Unload and dlclose, a new load joins the running one."""
+    frames = harness.test_frames(3, seed=29)
+    run = harness.run_host(
+        host_binary,
+        plugin,
+        tmp_path,
+        input_dir=harness.write_frames(tmp_path / "in", frames),
+        last=2,
+        render=[2, 1],
+        extra=["cycles 2"],
+        env=model_env,
+    )
+    assert_survived(run)
+    assert run.statuses("OfxActionLoad") == [0, 0] and run.statuses("OfxActionUnload") == [0, 0]
+    assert run.statuses("OfxActionDescribe") == [0, 0]
+    assert [line.split()[2] for line in run.lines if line.startswith("RENDER ")] == ["0"] * 4
+    assert [line for line in run.lines if line.startswith("HOST python_loaded")] == [
+        "HOST python_loaded 0",  # first load: nothing of Python yet
+        "HOST python_loaded 1",  # second load: the interpreter of the first session lives on
+    ]
+    expected = node_frames(frames, StaticParams(), times=[2, 1])
+    for t in (2, 1):
+        np.testing.assert_array_equal(run.output(t), expected[t])
+
+
 # -- MLT-like host ----------------------------------------------------------------------------
 
 

@@ -33,6 +33,7 @@
  *   bench_actions N              time N calls of a no-op action and of GetClipPreferences
  *   premultiplied                images carry associated alpha (Natron, Nuke)
  *   purge                        send PurgeCaches after every render (low-memory host)
+ *   cycles N                     load, use and unload (dlclose) the plug-in N times in this process
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -326,7 +327,7 @@ typedef struct Image {
 static struct {
   char plugin[4096], input[4096], output[4096], python[4096];
   int mlt, first, last, rows_down, padding, threads, have_window, fault_no_rowbytes, stop_after_load,
-      stop_after_describe, bench_actions, premultiplied, purge;
+      stop_after_describe, bench_actions, premultiplied, purge, cycles;
   int window[4];
   double scale;
   const char *context;
@@ -1073,6 +1074,7 @@ static int read_script(const char *path) {
   if (!file) return 0;
   cfg.scale = 1.0;
   cfg.threads = 1;
+  cfg.cycles = 1;
   cfg.context = kOfxImageEffectContextFilter;
   char line[8192];
   while (fgets(line, sizeof line, file)) {
@@ -1099,6 +1101,7 @@ static int read_script(const char *path) {
     else if (!strcmp(word, "bench_actions")) cfg.bench_actions = atoi(rest);
     else if (!strcmp(word, "premultiplied")) cfg.premultiplied = 1;
     else if (!strcmp(word, "purge")) cfg.purge = 1;
+    else if (!strcmp(word, "cycles")) cfg.cycles = atoi(rest);
     else if (!strcmp(word, "stop_after")) {
       cfg.stop_after_load = !strcmp(rest, "load");
       cfg.stop_after_describe = !strcmp(rest, "describe");
@@ -1121,23 +1124,8 @@ static int read_script(const char *path) {
   return 1;
 }
 
-int main(int argc, char **argv) {
-  if (argc != 2 || !read_script(argv[1])) {
-    fprintf(stderr, "usage: %s SCRIPT\n", argv[0]);
-    return 2;
-  }
-  if (cfg.last - cfg.first + 1 > MAXFRAMES) return 2;
-  for (int t = cfg.first; cfg.input[0] && t <= cfg.last; t++) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/in_%05d.npy", cfg.input, t);
-    if (!load_npy(path, &cfg.frames[t - cfg.first])) {
-      fprintf(stderr, "cannot read frame %s\n", path);
-      return 2;
-    }
-  }
-  if (cfg.python[0] && !start_python(cfg.python)) return 2;
-  setup_host_props();
-
+/* One host session: load the binary, Load, Describe, render, Unload, dlclose. */
+static int run_cycle(void) {
   double begin = now_ms();
   void *library = dlopen(cfg.plugin, RTLD_NOW | RTLD_LOCAL); /* as hosts do */
   if (!library) {
@@ -1160,7 +1148,7 @@ int main(int argc, char **argv) {
   say("STATUS %s %d", kOfxActionLoad, s);
   say("TIME load %.3f", now_ms() - begin);
   say("HOST python_loaded %d", dlsym(RTLD_DEFAULT, "Py_IsInitialized") != NULL);
-  if (s != kOfxStatOK) goto done;
+  if (s != kOfxStatOK) goto close;
   if (cfg.stop_after_load) goto unload;
 
   begin = now_ms();
@@ -1209,7 +1197,34 @@ int main(int argc, char **argv) {
 unload:
   s = action(kOfxActionUnload, NULL, NULL, NULL);
   say("STATUS %s %d", kOfxActionUnload, s);
-done:
+close:
+  dlclose(library);
+  g_shared_instance = NULL;
+  g_next_job = 0;
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2 || !read_script(argv[1])) {
+    fprintf(stderr, "usage: %s SCRIPT\n", argv[0]);
+    return 2;
+  }
+  if (cfg.last - cfg.first + 1 > MAXFRAMES) return 2;
+  for (int t = cfg.first; cfg.input[0] && t <= cfg.last; t++) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/in_%05d.npy", cfg.input, t);
+    if (!load_npy(path, &cfg.frames[t - cfg.first])) {
+      fprintf(stderr, "cannot read frame %s\n", path);
+      return 2;
+    }
+  }
+  if (cfg.python[0] && !start_python(cfg.python)) return 2;
+  setup_host_props();
+
+  for (int cycle = 0; cycle < cfg.cycles; cycle++) {
+    int code = run_cycle();
+    if (code) return code;
+  }
   say("HOST DONE");
   return 0;
 }
