@@ -444,6 +444,24 @@ def test_bad_input_fails_with_a_message_and_the_host_survives(case, host_binary,
     assert "Traceback" in (tmp_path / "ofx.log").read_text()  # details in the log file
 
 
+@pytest.mark.parametrize("hints, shown", [("{not json", True), ('{"version": 1, "hints": []}', False)])
+def test_editing_hints_json_is_checked_at_once(hints, shown, host_binary, plugin, tmp_path):
+    frames = harness.test_frames(1)
+    run = harness.run_host(
+        host_binary,
+        plugin,
+        tmp_path,
+        input_dir=harness.write_frames(tmp_path / "in", frames),
+        last=0,
+        extra=["changed hints_json"],
+        settings=[f"set hints_json {hints}"],
+    )
+    assert_survived(run)
+    assert run.statuses("OfxActionInstanceChanged") == [0]  # a bad value is a message, not a failure
+    messages = [m for m in run.messages() if "hints_json" in m]
+    assert bool(messages) == shown, run.describe()
+
+
 def _config(bundle: Path) -> dict:
     return json.loads((bundle / "Contents" / "Resources" / "colormotion_ofx.json").read_text())
 

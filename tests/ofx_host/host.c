@@ -34,6 +34,7 @@
  *   premultiplied                images carry associated alpha (Natron, Nuke)
  *   purge                        send PurgeCaches after every render (low-memory host)
  *   cycles N                     load, use and unload (dlclose) the plug-in N times in this process
+ *   changed NAME                 tell the instance its parameter NAME was edited (InstanceChanged)
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -328,6 +329,7 @@ static struct {
   char plugin[4096], input[4096], output[4096], python[4096];
   int mlt, first, last, rows_down, padding, threads, have_window, fault_no_rowbytes, stop_after_load,
       stop_after_describe, bench_actions, premultiplied, purge, cycles;
+  char changed[64];
   int window[4];
   double scale;
   const char *context;
@@ -1036,6 +1038,23 @@ static void *render_worker(void *unused) {
   }
 }
 
+/* A user edit of one parameter, wrapped as hosts do in Begin/EndInstanceChanged. */
+static void instance_changed(Effect *effect, const char *name) {
+  PropSet begin = {0}, in = {0};
+  set_str(&begin, kOfxPropChangeReason, "OfxChangeUserEdited");
+  set_str(&in, kOfxPropType, kOfxTypeParameter);
+  set_str(&in, kOfxPropName, name);
+  set_str(&in, kOfxPropChangeReason, "OfxChangeUserEdited");
+  set_dbl(&in, kOfxPropTime, 0, cfg.first);
+  set_dbl(&in, kOfxImageEffectPropRenderScale, 0, cfg.scale);
+  set_dbl(&in, kOfxImageEffectPropRenderScale, 1, cfg.scale);
+  action(kOfxActionBeginInstanceChanged, effect, &begin, NULL);
+  say("STATUS %s %d", kOfxActionInstanceChanged, action(kOfxActionInstanceChanged, effect, &in, NULL));
+  action(kOfxActionEndInstanceChanged, effect, &begin, NULL);
+  free_props(&begin);
+  free_props(&in);
+}
+
 /* Cost of one trip host -> C loader -> Python and back: an action Python ignores (IsIdentity
  * answers ReplyDefault at once) and one that sets a property (GetClipPreferences). */
 static void bench_actions(Effect *effect, int n) {
@@ -1102,6 +1121,7 @@ static int read_script(const char *path) {
     else if (!strcmp(word, "premultiplied")) cfg.premultiplied = 1;
     else if (!strcmp(word, "purge")) cfg.purge = 1;
     else if (!strcmp(word, "cycles")) cfg.cycles = atoi(rest);
+    else if (!strcmp(word, "changed")) snprintf(cfg.changed, sizeof cfg.changed, "%s", rest);
     else if (!strcmp(word, "stop_after")) {
       cfg.stop_after_load = !strcmp(rest, "load");
       cfg.stop_after_describe = !strcmp(rest, "describe");
@@ -1182,6 +1202,7 @@ static int run_cycle(void) {
     say("STATUS %s %d", kOfxImageEffectActionGetClipPreferences, s);
     free_props(&out);
     if (cfg.bench_actions > 0) bench_actions(g_shared_instance, cfg.bench_actions);
+    if (cfg.changed[0]) instance_changed(g_shared_instance, cfg.changed);
   }
   begin = now_ms();
   pthread_t threads[16];

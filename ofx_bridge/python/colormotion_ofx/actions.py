@@ -106,6 +106,21 @@ class ColorizeEffect:
         self.host.property_set(out_args).set_doubles(OFX.kOfxImageClipPropRoIPrefix + SOURCE, rod)
         return OFX.kOfxStatOK
 
+    def instance_changed(self, effect, in_args, out_args) -> int:
+        """Checks an edited hints_json at once, so a typo shows when it is made, not at render."""
+        args = self.host.property_set(in_args)
+        if args.get_string(OFX.kOfxPropName) != "hints_json":
+            return OFX.kOfxStatReplyDefault
+        from colormotion.node import parse_hints_json
+
+        time = args.get_double(OFX.kOfxPropTime)
+        text = self._params(effect, (0.0, 0.0, 1.0, 1.0)).value("hints_json", time)
+        try:
+            parse_hints_json(text)
+        except ValueError as error:  # HintError
+            self.host.post_message(effect, OFX.kOfxMessageError, f"ColorMotion: {error}")
+        return OFX.kOfxStatOK
+
     def purge_caches(self, effect, in_args, out_args) -> int:
         """Low memory: drop the engine's cached states (all are recomputed on demand, bit-identical)."""
         from colormotion.temporal.cache import PROCESS_CACHE

@@ -77,6 +77,7 @@ class Dispatcher:
                 (OFX.kOfxImageEffectActionGetFramesNeeded, effect.frames_needed),
                 (OFX.kOfxImageEffectActionRender, effect.render),
                 (OFX.kOfxActionPurgeCaches, effect.purge_caches),
+                (OFX.kOfxActionInstanceChanged, effect.instance_changed),
                 (OFX.kOfxImageEffectActionBeginSequenceRender, _ok),
                 (OFX.kOfxImageEffectActionEndSequenceRender, _flush_ok),
                 (OFX.kOfxActionUnload, _flush_ok),
