@@ -140,7 +140,7 @@ def test_describe_declares_contexts_depths_threading_and_every_node_parameter(ho
 
 
 def test_out_of_order_threaded_renders_equal_the_node(host_binary, plugin, tmp_path, model_env):
-    frames = harness.test_frames(6)
+    frames = harness.sample_frames(6)
     order = [5, 2, 0, 4, 1, 3]
     run = harness.run_host(
         host_binary,
@@ -162,7 +162,7 @@ def test_out_of_order_threaded_renders_equal_the_node(host_binary, plugin, tmp_p
 
 
 def test_short_rgb_half_scale_window_and_padded_rows(host_binary, plugin, tmp_path, model_env):
-    frames = [harness.as_depth(f, np.uint16, channels=3) for f in harness.test_frames(4, 40, 56, seed=3)]
+    frames = [harness.as_depth(f, np.uint16, channels=3) for f in harness.sample_frames(4, 40, 56, seed=3)]
     window = (5, 3, 31, 27)  # x1 y1 x2 y2, pixels (bottom-left origin)
     run = harness.run_host(
         host_binary,
@@ -197,7 +197,7 @@ def test_short_rgb_half_scale_window_and_padded_rows(host_binary, plugin, tmp_pa
 
 
 def test_hint_slot_positions_are_canonical_pixels(host_binary, plugin, tmp_path, model_env):
-    frames = harness.test_frames(3, seed=5)
+    frames = harness.sample_frames(3, seed=5)
     height, width = frames[0].shape[:2]
     scale = 0.5  # frames on disk are the half-scale images; canonical = pixels / scale
     x, y = 30.0, 70.0
@@ -223,7 +223,7 @@ def test_hint_slot_positions_are_canonical_pixels(host_binary, plugin, tmp_path,
 
 
 def test_keyframed_hint_colours_change_the_output_at_keyed_frames(host_binary, plugin, tmp_path, model_env):
-    frames = harness.test_frames(5, seed=7)
+    frames = harness.sample_frames(5, seed=7)
     red, blue = (1.0, 0.0, 0.0), (0.0, 0.0, 1.0)
     run = harness.run_host(
         host_binary,
@@ -252,7 +252,7 @@ def test_keyframed_hint_colours_change_the_output_at_keyed_frames(host_binary, p
 
 
 def test_premultiplied_images_are_coloured_unassociated(host_binary, plugin, tmp_path, model_env):
-    frames = harness.test_frames(3, seed=19)  # alpha 0.5..1
+    frames = harness.sample_frames(3, seed=19)  # alpha 0.5..1
     associated = []
     for frame in frames:
         frame = frame.copy()
@@ -286,7 +286,7 @@ def test_plugin_frames_equal_colormotion_colorize_with_the_same_hints(
     cv2 = pytest.importorskip("cv2")
     from colormotion.cli.main import main
 
-    frames = [harness.as_depth(f, np.uint8, channels=3) for f in harness.test_frames(5, seed=23)]
+    frames = [harness.as_depth(f, np.uint8, channels=3) for f in harness.sample_frames(5, seed=23)]
     sequence = tmp_path / "seq"
     sequence.mkdir()
     for number, frame in enumerate(frames, start=1):
@@ -327,7 +327,7 @@ def test_plugin_frames_equal_colormotion_colorize_with_the_same_hints(
 
 def test_unload_and_reload_in_one_process_rejoins_python(host_binary, plugin, tmp_path, model_env):
     """Hosts never finalize Python: after Unload and dlclose, a new load joins the running one."""
-    frames = harness.test_frames(3, seed=29)
+    frames = harness.sample_frames(3, seed=29)
     run = harness.run_host(
         host_binary,
         plugin,
@@ -355,7 +355,7 @@ def test_unload_and_reload_in_one_process_rejoins_python(host_binary, plugin, tm
 
 
 def test_mlt_like_host_equals_the_streaming_node(host_binary, plugin, tmp_path, model_env):
-    frames = [harness.as_depth(f, np.uint8) for f in harness.test_frames(5, seed=11)]
+    frames = [harness.as_depth(f, np.uint8) for f in harness.sample_frames(5, seed=11)]
     run = harness.run_host(
         host_binary,
         plugin,
@@ -383,7 +383,7 @@ def test_mlt_like_host_equals_the_streaming_node(host_binary, plugin, tmp_path, 
 
 
 def test_mlt_like_host_with_four_render_threads(host_binary, plugin, tmp_path, model_env):
-    frames = [harness.as_depth(f, np.uint8) for f in harness.test_frames(6, seed=13)]
+    frames = [harness.as_depth(f, np.uint8) for f in harness.sample_frames(6, seed=13)]
     run = harness.run_host(
         host_binary,
         plugin,
@@ -422,7 +422,7 @@ BAD_INPUTS = {
 @pytest.mark.parametrize("case", list(BAD_INPUTS))
 def test_bad_input_fails_with_a_message_and_the_host_survives(case, host_binary, plugin, tmp_path, model_env):
     frame_options, settings, env, expected_text = BAD_INPUTS[case]
-    frames = [harness.as_depth(f, frame_options.get("dtype", np.float32)) for f in harness.test_frames(2)]
+    frames = [harness.as_depth(f, frame_options.get("dtype", np.float32)) for f in harness.sample_frames(2)]
     extra = ["fault no_rowbytes"] if case == "broken host image" else []
     run = harness.run_host(
         host_binary,
@@ -446,7 +446,7 @@ def test_bad_input_fails_with_a_message_and_the_host_survives(case, host_binary,
 
 @pytest.mark.parametrize("hints, shown", [("{not json", True), ('{"version": 1, "hints": []}', False)])
 def test_editing_hints_json_is_checked_at_once(hints, shown, host_binary, plugin, tmp_path):
-    frames = harness.test_frames(1)
+    frames = harness.sample_frames(1)
     run = harness.run_host(
         host_binary,
         plugin,
@@ -483,7 +483,7 @@ def test_host_running_another_python_is_refused_cleanly(host_binary, plugin, bun
 
 
 def test_host_running_the_same_python_is_joined(host_binary, plugin, bundle, tmp_path, model_env):
-    frames = harness.test_frames(2, seed=17)
+    frames = harness.sample_frames(2, seed=17)
     run = harness.run_host(
         host_binary,
         plugin,

@@ -184,7 +184,7 @@ static int json_string(const char *text, const char *key, char *out, size_t size
       c = *at++;
       if (c == 'n') c = '\n';
       else if (c == 't') c = '\t';
-      else if (c == 'u' || c == '\0') return 0; /* non-ASCII paths are not supported here */
+      else if (c == 'u' || c == '\0') return 0; /* the build writes UTF-8 as it is, never \u escapes */
     }
     out[n++] = c;
   }

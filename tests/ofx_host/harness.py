@@ -52,7 +52,7 @@ def write_frames(folder: Path, frames: Sequence[np.ndarray], first: int = 0) -> 
     return folder
 
 
-def test_frames(count: int, height: int = 48, width: int = 64, seed: int = 0) -> list[np.ndarray]:
+def sample_frames(count: int, height: int = 48, width: int = 64, seed: int = 0) -> list[np.ndarray]:
     """A short gray clip with structure and motion, float32 RGBA in 0..1 (alpha varies)."""
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)

@@ -179,7 +179,9 @@ def build_bundle(out_dir: Path, cc: str = "gcc") -> Path:
         (resources / "include").mkdir()
         shutil.copy2(sources / "include" / "ofx_min.h", resources / "include" / "ofx_min.h")
         config = {"plugin_id": PLUGIN_ID, "colormotion_version": __version__, **environment}
-        (resources / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
+        (resources / CONFIG_NAME).write_text(
+            json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
         (resources / ICON_NAME).write_bytes(icon_png())
         final = out_dir / BUNDLE_NAME
         _replace_dir(bundle, final)
