@@ -401,6 +401,9 @@ def test_mlt_like_host_with_four_render_threads(host_binary, plugin, tmp_path, m
         out, source = run.output(t), frames[t]
         assert out.shape == source.shape and out.dtype == np.uint8
         np.testing.assert_array_equal(out[..., 3], source[..., 3])  # alpha passes through
+    # eight fresh instances, one model load: the model lives at process level (StepModel logs each load)
+    loads = [line for line in (tmp_path / "ofx.log").read_text().splitlines() if "colormotion model" in line]
+    assert len(loads) == 1, loads
 
 
 # -- failures reach the user, never crash the host --------------------------------------------
