@@ -123,8 +123,6 @@ class _Curve:
         low, high = cv2.minMaxLoc(flat)[:2]
         if high <= self.knee:  # all on the line (e.g. a black strip)
             return cv2.addWeighted(flat, self.slope, flat, 0.0, self.intercept).reshape(x.shape)
-        # every value above the knee (the usual case): the power law alone
-        shift = self.line_at_knee - self.power_at_knee
         powered = flat if low >= self.knee else cv2.max(flat, self.knee)
         if float(self.power).is_integer():
             if self.scale != 1.0 or self.offset:
@@ -138,11 +136,14 @@ class _Curve:
                 log_shift = self.power * math.log(self.scale)
             powered = cv2.log(powered)
             powered = cv2.exp(cv2.addWeighted(powered, self.power, powered, 0.0, log_shift))
-        if low >= self.knee:
-            return cv2.add(powered, shift).reshape(x.shape) if shift else powered.reshape(x.shape)
-        line = cv2.addWeighted(flat, self.slope, flat, 0.0, self.intercept)
-        line = cv2.min(line, self.line_at_knee)
-        return cv2.addWeighted(line, 1.0, powered, 1.0, -self.power_at_knee).reshape(x.shape)
+        shift = self.line_at_knee - self.power_at_knee
+        if low >= self.knee:  # every value above the knee (the usual case): the power law alone
+            return (cv2.add(powered, shift) if shift else powered).reshape(x.shape)
+        # line(min(x, knee)) + power(max(x, knee)) - power(knee), the line folded into one op
+        clipped = cv2.threshold(flat, self.knee, 0.0, cv2.THRESH_TRUNC)[1]
+        return cv2.addWeighted(
+            powered, 1.0, clipped, self.slope, self.intercept - self.power_at_knee
+        ).reshape(x.shape)
 
 
 # BT.709 with the unrounded constants (as BT.2020 states them): the rounded 1.099/0.018 leave a
