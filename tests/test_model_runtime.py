@@ -52,6 +52,12 @@ def test_step_follows_the_contract(random_model):
     assert all(np.array_equal(a, b) for a, b in zip((ab, feat, mask), again))
 
 
+def test_features_alone_equal_the_full_step(random_model):
+    model = load_model(random_model, "cpu")
+    inputs = _inputs(model, seed=3)
+    assert np.array_equal(model.features(*inputs), model.step(*inputs)[1])
+
+
 def test_chain_start_ignores_previous_features(random_model):
     model = load_model(random_model, "cpu")
     gray, hints, prev, flow, _ = _inputs(model)

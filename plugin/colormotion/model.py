@@ -239,18 +239,8 @@ class StepModel:
         s = self.feature_stride
         return np.zeros((batch, self.feature_channels, height // s, width // s), np.float32)
 
-    def step(
-        self,
-        gray: np.ndarray,
-        hints: np.ndarray,
-        prev_feat: np.ndarray | None,
-        flow: np.ndarray | None,
-        has_prev: np.ndarray | float,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """One recurrence step on [N, ...] float32 batches -> (ab, feat, mask).
-
-        prev_feat and flow may be None at a chain start (has_prev = 0); they become zeros.
-        """
+    def _feeds(self, gray, hints, prev_feat, flow, has_prev) -> dict[str, np.ndarray]:
+        """Validated contract inputs; prev_feat and flow None mean zeros (a chain start)."""
         gray = np.ascontiguousarray(gray, np.float32)
         if gray.ndim != 4 or gray.shape[1] != 1:
             raise ValueError(f"gray must be [N, 1, H, W], got shape {gray.shape}")
@@ -279,8 +269,36 @@ class StepModel:
         for name, shape in expected.items():
             if feeds[name].shape != shape:
                 raise ValueError(f"{name} must have shape {shape}, got {feeds[name].shape}")
+        return feeds
+
+    def step(
+        self,
+        gray: np.ndarray,
+        hints: np.ndarray,
+        prev_feat: np.ndarray | None,
+        flow: np.ndarray | None,
+        has_prev: np.ndarray | float,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One recurrence step on [N, ...] float32 batches -> (ab, feat, mask).
+
+        prev_feat and flow may be None at a chain start (has_prev = 0); they become zeros.
+        """
+        feeds = self._feeds(gray, hints, prev_feat, flow, has_prev)
         ab, feat, mask = self._session.run(list(contract.OUTPUT_NAMES), feeds)
         return ab, feat, mask
+
+    def features(
+        self,
+        gray: np.ndarray,
+        hints: np.ndarray,
+        prev_feat: np.ndarray | None,
+        flow: np.ndarray | None,
+        has_prev: np.ndarray | float,
+    ) -> np.ndarray:
+        """`step`'s feat alone, bit-identical to it: onnxruntime then skips the a*b* decoder,
+        which makes the steps that only carry state forward (warm-up, catching up) cheaper."""
+        feeds = self._feeds(gray, hints, prev_feat, flow, has_prev)
+        return self._session.run(["feat"], feeds)[0]
 
 
 # ---------------------------------------------------------------------------------------------

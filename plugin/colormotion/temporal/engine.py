@@ -264,19 +264,28 @@ class _Render:
             self._chain_keys[(start, k)] = key
         return key
 
-    def _step(self, start: int, k: int, prev_feat: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        """Run the model for step k of chain `start` -> (ab [2, h, w], feat [1, C, h/s, w/s])."""
+    def _step(self, start: int, k: int, prev_feat: np.ndarray | None, want_ab: bool):
+        """Run the model for step k of chain `start`.
+
+        -> (ab [2, h, w], feat [1, C, h/s, w/s]) when want_ab, else feat alone (a cheaper run).
+        """
         gray = self.gray(k)
         height, width = gray.shape
         _, raster = self.hints(k)
         if raster is None:
             raster = np.zeros((3, height, width), np.float32)
         has_prev = k > start
-        flow = self.flow(k)[None] if has_prev else None
+        inputs = (
+            gray[None, None],
+            raster[None],
+            prev_feat if has_prev else None,
+            self.flow(k)[None] if has_prev else None,
+            float(has_prev),
+        )
         with profiling.stage("model"):
-            ab, feat, _ = self.model.step(
-                gray[None, None], raster[None], prev_feat if has_prev else None, flow, float(has_prev)
-            )
+            if not want_ab:
+                return self.model.features(*inputs)
+            ab, feat, _ = self.model.step(*inputs)
         return ab[0], feat
 
     def run_chain(self, start: int, t: int, want_ab: bool) -> np.ndarray | None:
@@ -300,13 +309,13 @@ class _Render:
             prev = feat
             if k == t and want_ab:
                 ab, feat = self.cache.get_or_compute(
-                    ("out", key), lambda k=k, prev=prev: self._step(start, k, prev), keep=False
+                    ("out", key), lambda k=k, prev=prev: self._step(start, k, prev, True), keep=False
                 )
                 self.cache.put(("feat", key), feat)
                 self.cache.put(("ab", key), ab)
                 return ab
             feat = self.cache.get_or_compute(
-                ("feat", key), lambda k=k, prev=prev: self._step(start, k, prev)[1]
+                ("feat", key), lambda k=k, prev=prev: self._step(start, k, prev, False)
             )
         return None
 
