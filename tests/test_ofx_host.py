@@ -9,6 +9,7 @@ must equal the Colorize node's frames on the same input and parameters.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -467,6 +468,27 @@ def test_editing_hints_json_is_checked_at_once(hints, shown, host_binary, plugin
 
 def _config(bundle: Path) -> dict:
     return json.loads((bundle / "Contents" / "Resources" / "colormotion_ofx.json").read_text())
+
+
+@pytest.mark.parametrize("damage", ["no configuration", "missing libpython"])
+def test_a_damaged_bundle_fails_describe_with_a_message(damage, host_binary, bundle, tmp_path):
+    copy = tmp_path / "ColorMotion.ofx.bundle"
+    shutil.copytree(bundle, copy)
+    config_path = copy / "Contents" / "Resources" / "colormotion_ofx.json"
+    if damage == "no configuration":
+        config_path.unlink()
+        expected = "colormotion_ofx.json"
+    else:
+        config = json.loads(config_path.read_text())
+        config["libpython"] = str(tmp_path / "gone" / "libpython3.so")
+        config_path.write_text(json.dumps(config))
+        expected = "cannot load"
+    run = harness.run_host(host_binary, harness.bundle_binary(copy), tmp_path, extra=["stop_after describe"])
+    assert_survived(run)
+    assert run.statuses("OfxActionLoad") == [0]
+    assert run.statuses("OfxActionDescribe") and run.statuses("OfxActionDescribe")[0] != 0
+    assert any(expected in m for m in run.messages()), run.describe()
+    assert expected in (tmp_path / "ofx.log").read_text()
 
 
 def test_host_running_another_python_is_refused_cleanly(host_binary, plugin, bundle, tmp_path):
