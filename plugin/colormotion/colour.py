@@ -102,7 +102,7 @@ def _flat(array: np.ndarray) -> np.ndarray:
 class _Curve:
     """A continuous piecewise curve: `slope * x + intercept` up to `knee`, `(scale * x + offset) ** power` above.
 
-    Evaluated branch-free as min(line(x), line(knee)) + power(max(x, knee)) - power(knee): the
+    Evaluated branch-free as line(min(x, knee)) + power(max(x, knee)) - power(knee): the
     pieces meet at the knee, so each side is exact and no per-pixel select is needed. The line
     continues below 0 and the power law above 1, so out-of-range float values round-trip.
     OpenCV's element-wise ops are used because they are several times faster than numpy's on
@@ -238,8 +238,8 @@ def _integer_decode_table(dtype_name: str, transfer: str) -> np.ndarray:
 def _as_float32(block: np.ndarray) -> np.ndarray:
     """A float32 copy; OpenCV converts half floats about twice as fast as numpy."""
     if block.dtype == np.float16:
-        block = _flat(np.ascontiguousarray(block))
-        return cv2.add(block, np.zeros_like(block), dtype=cv2.CV_32F).reshape(block.shape)
+        flat = _flat(np.ascontiguousarray(block))
+        return cv2.add(flat, np.zeros_like(flat), dtype=cv2.CV_32F).reshape(block.shape)
     return block.astype(np.float32)
 
 
@@ -250,8 +250,7 @@ def _all_within(block: np.ndarray, bound: float) -> bool:
 
 def _sanitised(block: np.ndarray, transfer: str) -> np.ndarray:
     """float32 copy of a float block with NaN -> 0, -Inf -> 0 and +Inf -> white (display) or 65504 (linear)."""
-    shape = block.shape
-    block = _as_float32(block).reshape(shape)
+    block = _as_float32(block)
     if not _all_within(block, POSINF_LINEAR):
         high = POSINF_LINEAR if transfer == "linear" else POSINF_DISPLAY
         block = np.nan_to_num(block, nan=0.0, posinf=high, neginf=0.0)
@@ -405,6 +404,13 @@ def _resize(array: np.ndarray, height: int, width: int) -> np.ndarray:
     return cv2.resize(array, (width, height), interpolation=cv2.INTER_AREA)
 
 
+def _guide(lightness: np.ndarray) -> np.ndarray:
+    """The guide image: L*/100 clipped to 0..1 (so scene-linear highlights do not dominate)."""
+    guide = np.clip(lightness.astype(np.float32, copy=False), 0.0, L_SCALE)
+    guide *= np.float32(1.0 / L_SCALE)
+    return guide
+
+
 def model_gray(lab: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """The model's `gray` input: L*/100 clipped to 0..1, [h, w] float32 at `size` = (h, w)."""
     lightness = np.ascontiguousarray(_lightness_plane(lab), dtype=np.float32)
@@ -413,10 +419,18 @@ def model_gray(lab: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------
-# Edge-aware upsampling of a*b* (fast guided filter, He & Sun 2015)
+# Edge-aware upsampling of a*b*
+#
+# The guided filter's local linear model (He et al.), used for detail transfer: solved at the
+# prediction's resolution, a*b* ~ A * guide + B in each small window; at full resolution the
+# bilinear a*b* gets A times the guide's detail that the small grid cannot hold:
+#     ab = up(ab_small) + up(A) * (guide - up(guide_small))
+# Smooth regions keep the bilinear a*b* (no extra blur, unlike the plain fast guided filter)
+# and colour edges snap to the full-resolution L* edges. On real photos (true a*b* shrunk to
+# the working size and brought back) this is 10-25% closer to the truth than bilinear.
 
-GUIDE_RADIUS = 2  # box radius at the a*b* resolution (5x5 window)
-GUIDE_EPS = 2e-3  # regulariser on the 0..1 guide (L*/100): edges weaker than ~4.5 L* blur
+GUIDE_RADIUS = 1  # box radius at the a*b* resolution (3x3 windows)
+GUIDE_EPS = 1e-3  # regulariser on the 0..1 guide (L*/100): L* edges weaker than ~3 follow less
 
 
 def _check_ab(ab: np.ndarray) -> np.ndarray:
@@ -432,21 +446,12 @@ def _check_ab(ab: np.ndarray) -> np.ndarray:
     return ab
 
 
-def _guide(lightness: np.ndarray) -> np.ndarray:
-    """The guide image: L*/100 clipped to 0..1 (so scene-linear highlights do not dominate)."""
-    guide = np.clip(lightness.astype(np.float32, copy=False), 0.0, L_SCALE)
-    guide *= np.float32(1.0 / L_SCALE)
-    return guide
-
-
-def _guided_coefficients(
+def _upsampling_planes(
     ab_small: np.ndarray, lightness_full: np.ndarray, gray_small: np.ndarray | None = None
 ) -> tuple[np.ndarray, ...]:
-    """Per-pixel affine coefficients, four [H, W] planes (A_a, A_b, B_a, B_b): a* = A_a * guide + B_a, ...
+    """Five [H, W] planes: up(a*), up(b*), up(A_a), up(A_b), up(guide_small) (see above).
 
-    Solved at the a*b* resolution against a downscaled guide, then upsampled bilinearly; the
-    full-resolution work is four single-channel resizes (OpenCV's 4-channel float resize is
-    several times slower) and a multiply-add per strip.
+    Single-channel resizes: OpenCV's multi-channel float resize is several times slower.
     """
     height, width = lightness_full.shape
     small_h, small_w = ab_small.shape[:2]
@@ -461,19 +466,18 @@ def _guided_coefficients(
         return cv2.boxFilter(array, -1, window, borderType=cv2.BORDER_REPLICATE)
 
     mean_guide = box(guide_small)
-    variance = box(guide_small * guide_small) - mean_guide * mean_guide
-    planes = []
-    slopes, intercepts = [], []
+    variance = box(guide_small * guide_small) - mean_guide * mean_guide + np.float32(GUIDE_EPS)
+    channels, slopes = [], []
     for channel in range(2):
         ab_plane = np.ascontiguousarray(ab_small[..., channel])
-        mean_ab = box(ab_plane)
-        covariance = box(ab_plane * guide_small) - mean_ab * mean_guide
-        slope = covariance / (variance + np.float32(GUIDE_EPS))
-        slopes.append(box(slope))
-        intercepts.append(box(mean_ab - slope * mean_guide))
-    for plane in slopes + intercepts:
-        planes.append(cv2.resize(plane, (width, height), interpolation=cv2.INTER_LINEAR))
-    return tuple(planes)
+        covariance = box(ab_plane * guide_small) - box(ab_plane) * mean_guide
+        channels.append(ab_plane)
+        slopes.append(box(covariance / variance))
+
+    def up(plane):
+        return cv2.resize(plane, (width, height), interpolation=cv2.INTER_LINEAR)
+
+    return tuple(up(plane) for plane in (*channels, *slopes, guide_small))
 
 
 def _checked_gray_small(gray_small: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -485,12 +489,13 @@ def _checked_gray_small(gray_small: np.ndarray, size: tuple[int, int]) -> np.nda
     return np.ascontiguousarray(gray_small, dtype=np.float32)
 
 
-def _apply_coefficients(coefficients: tuple[np.ndarray, ...], rows: slice, guide: np.ndarray):
-    """(a*, b*) planes [r, W] = A * guide + B for some rows."""
-    slope_a, slope_b, intercept_a, intercept_b = (plane[rows] for plane in coefficients)
-    a = cv2.multiply(slope_a, guide)
-    b = cv2.multiply(slope_b, guide)
-    return cv2.add(a, intercept_a, dst=a), cv2.add(b, intercept_b, dst=b)
+def _upsampled_rows(planes: tuple[np.ndarray, ...], rows: slice, guide: np.ndarray):
+    """(a*, b*) planes [r, W] for some rows, from `_upsampling_planes` and the rows' guide."""
+    smooth_a, smooth_b, slope_a, slope_b, smooth_guide = (plane[rows] for plane in planes)
+    detail = cv2.subtract(guide, smooth_guide)
+    a = cv2.add(smooth_a, cv2.multiply(slope_a, detail))
+    b = cv2.add(smooth_b, cv2.multiply(slope_b, detail))
+    return a, b
 
 
 def upsample_ab(
@@ -508,10 +513,10 @@ def upsample_ab(
     height, width = lightness.shape
     if height <= ab_small.shape[0] and width <= ab_small.shape[1]:
         return np.ascontiguousarray(_resize(ab_small, height, width).reshape(height, width, 2))
-    coefficients = _guided_coefficients(ab_small, lightness, gray_small)
+    planes = _upsampling_planes(ab_small, lightness, gray_small)
     ab = np.empty((height, width, 2), np.float32)
     for rows in _strips(height, width):
-        ab[rows] = cv2.merge(_apply_coefficients(coefficients, rows, _guide(lightness[rows])))
+        ab[rows] = cv2.merge(_upsampled_rows(planes, rows, _guide(lightness[rows])))
     return ab
 
 
@@ -608,8 +613,10 @@ def recombine(
             f"lab is {lightness.shape[1]}x{lightness.shape[0]} but the frame is {width}x{height}"
         )
     ab = _check_ab(ab)
+    if ab.shape[0] >= height and ab.shape[1] >= width and ab.shape[:2] != (height, width):
+        ab = upsample_ab(ab, lightness)  # a frame smaller than the prediction: a plain resize
     full_size = ab.shape[:2] == (height, width)
-    coefficients = None if full_size else _guided_coefficients(ab, lightness, gray_small)
+    planes = None if full_size else _upsampling_planes(ab, lightness, gray_small)
 
     channels = image.shape[2] if image.ndim == 3 and image.shape[2] == 4 else 3
     out = np.empty((height, width, channels), image.dtype)
@@ -622,7 +629,7 @@ def recombine(
         if full_size:
             lab_rows = cv2.merge((lightness_rows, ab[rows]))
         else:
-            a, b = _apply_coefficients(coefficients, rows, _guide(lightness_rows))
+            a, b = _upsampled_rows(planes, rows, _guide(lightness_rows))
             lab_rows = cv2.merge((lightness_rows, a, b))
         xyz = _LAB_F_INVERSE(cv2.transform(lab_rows, to_f))
         rgb = _fit_gamut(cv2.transform(xyz, _XYZN_TO_RGB), cv2.extractChannel(xyz, 1), bounded_above)
