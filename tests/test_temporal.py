@@ -98,7 +98,7 @@ def test_sensitivity_controls_eagerness():
     scores = [cut_score(a, b), cut_score(a, brighter), cut_score(a, other)]
     assert scores == sorted(scores)
     assert cut_score(a, b) == cut_score(a.copy(), b.copy())  # a pure function
-    assert is_scene_cut(a, a[:64], sensitivity=0.5)  # a change of frame size is a new shot
+    assert is_scene_cut(a, a[:64], sensitivity=0.0)  # a change of frame size always is a new shot
 
 
 # ---------------------------------------------------------------------------------------------
@@ -390,3 +390,11 @@ def test_changing_hints_changes_only_the_chains_that_see_them(engine, clip, fres
     again = _render_all(engine, source, settings, hints_at=lambda k: [spot] if k == hinted_frame else [])
     assert all(np.array_equal(a, b) for a, b in zip(hinted, again))
     assert "model" not in profiling.snapshot()
+
+
+def test_a_change_of_frame_size_restarts_the_chain(engine, clip, fresh_cache):
+    portrait = [np.ascontiguousarray(cv2.resize(f, (64, 48)).transpose(1, 0, 2)) for f in clip[8:]]
+    source = ListSource(clip[:8] + portrait, identity="mixed-sizes")
+    never_cut = EngineSettings(working_short_side=64, temporal_window=4, cut_sensitivity=0.0)
+    frames = _render_all(engine, source, never_cut)
+    assert [f.shape[:2] for f in frames] == [(64, 96)] * 8 + [(64, 48)] * (len(clip) - 8)

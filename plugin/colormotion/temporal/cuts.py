@@ -72,8 +72,14 @@ def cut_threshold(sensitivity: float) -> float:
 
 
 def is_scene_cut(gray_prev: np.ndarray, gray_now: np.ndarray, sensitivity: float = 0.5) -> bool:
-    """True when `gray_now` begins a new shot after `gray_prev` (sensitivity 0 never cuts)."""
+    """True when `gray_now` begins a new shot after `gray_prev`.
+
+    Sensitivity 0 never cuts on content; a change of frame size always cuts (no flow can join
+    frames of two sizes).
+    """
     threshold = cut_threshold(sensitivity)
+    if gray_prev.shape != gray_now.shape:
+        return True
     if sensitivity <= 0.0:
         return False
     return cut_score(gray_prev, gray_now) > threshold
