@@ -162,6 +162,24 @@ def test_out_of_order_threaded_renders_equal_the_node(host_binary, plugin, tmp_p
         np.testing.assert_array_equal(run.output(t), expected[t], err_msg=f"frame {t}")
 
 
+def test_frame_by_frame_needs_only_the_current_frame(host_binary, plugin, tmp_path, model_env):
+    frames = harness.sample_frames(4, seed=31)
+    run = harness.run_host(
+        host_binary,
+        plugin,
+        tmp_path,
+        input_dir=harness.write_frames(tmp_path / "in", frames),
+        last=3,
+        render=[3],
+        settings=["set stateless 1"],
+        env=model_env,
+    )
+    assert_survived(run)
+    assert run.frames_needed() == {3: (3.0, 3.0)}
+    expected = node_frames(frames, StaticParams({"stateless": True}), times=[3])[3]
+    np.testing.assert_array_equal(run.output(3), expected)
+
+
 def test_short_rgb_half_scale_window_and_padded_rows(host_binary, plugin, tmp_path, model_env):
     frames = [harness.as_depth(f, np.uint16, channels=3) for f in harness.sample_frames(4, 40, 56, seed=3)]
     window = (5, 3, 31, 27)  # x1 y1 x2 y2, pixels (bottom-left origin)

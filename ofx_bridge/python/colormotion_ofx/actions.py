@@ -135,10 +135,13 @@ class ColorizeEffect:
         from colormotion.temporal import chain
 
         t = frame_of(self.host.property_set(in_args).get_double(OFX.kOfxPropTime))
-        first, _ = self._frame_range(effect, t)
-        window = self._temporal_window(effect, t)
-        window += window % 2  # the node rounds odd windows up
-        start = chain.nominal_start(t, first, window)
+        first = min(self._frame_range(effect, t)[0], t)  # as ClipFrames does
+        if self._param_value(effect, "stateless", t, False):
+            start = t  # frame by frame: no history
+        else:
+            window = int(self._param_value(effect, "temporal_window", t, DEFAULT_TEMPORAL_WINDOW))
+            window += window % 2  # the node rounds odd windows up
+            start = chain.nominal_start(t, first, window)
         self.host.property_set(out_args).set_doubles(
             OFX.kOfxImageClipPropFrameRangePrefix + SOURCE, (float(start), float(t))
         )
@@ -150,7 +153,6 @@ class ColorizeEffect:
         time = args.get_double(OFX.kOfxPropTime)
         window = tuple(args.get_ints(OFX.kOfxImageEffectPropRenderWindow, 4))
         scale = tuple(args.get_doubles(OFX.kOfxImageEffectPropRenderScale, 2))
-        source_clip, _ = self.host.clip(effect, SOURCE)
         output_clip, _ = self.host.clip(effect, OUTPUT)
         output = self.host.fetch_image(output_clip, time)
         if output is None:
@@ -158,31 +160,11 @@ class ColorizeEffect:
         try:
             out_dtype, out_channels = images.pixel_format(output.depth, output.components)
             target = images.pixel_view(output.data, output.bounds, output.row_bytes, out_dtype, out_channels)
-            source = self.host.fetch_image(source_clip, time)
-            if source is None:  # unconnected input: transparent black, like other filters
+            coloured = self._colour_frame(effect, time, scale)
+            if coloured is None:  # unconnected input: transparent black, like other filters
                 images.paste(target, output.bounds, target[:0, :0], (0, 0, 0, 0), window)
                 return OFX.kOfxStatOK
-            try:
-                current, bounds = read_pixels(source)
-            finally:
-                self.host.release_image(source)
-            premultiplied = source.premultiplied
-            t = frame_of(time)
-            frames = ClipFrames(
-                self.host,
-                source_clip,
-                t,
-                current,
-                bounds,
-                self._frame_range(effect, t),
-                random_access=self.host.temporal_clip_access,
-            )
-            frame_rect = self._canonical_rect(source_clip, time, bounds, scale)
-            node_started = clock.perf_counter()
-            result = self.node().render(t, frames, self._params(effect, frame_rect))
-            node_seconds = clock.perf_counter() - node_started
-            if premultiplied:  # give the host back what it gave: associated alpha
-                result = images.premultiply(result)
+            result, bounds, node_seconds = coloured
             result = images.convert_pixels(result, out_dtype, out_channels)
             images.paste(target, output.bounds, result, bounds, window)
         finally:
@@ -190,8 +172,38 @@ class ColorizeEffect:
         self.host.clear_persistent_message(effect)
         if self.timings:
             total = clock.perf_counter() - started
-            log.info("render t=%s total=%.2f ms node=%.2f ms", t, 1e3 * total, 1e3 * node_seconds)
+            log.info(
+                "render t=%s total=%.2f ms node=%.2f ms", frame_of(time), 1e3 * total, 1e3 * node_seconds
+            )
         return OFX.kOfxStatOK
+
+    def _colour_frame(self, effect, time: float, scale):
+        """(the node's frame at `time`, its pixel bounds, seconds in the node), None without input."""
+        source_clip, _ = self.host.clip(effect, SOURCE)
+        source = self.host.fetch_image(source_clip, time)
+        if source is None:
+            return None
+        try:
+            current, bounds = read_pixels(source)
+        finally:
+            self.host.release_image(source)
+        t = frame_of(time)
+        frames = ClipFrames(
+            self.host,
+            source_clip,
+            t,
+            current,
+            bounds,
+            self._frame_range(effect, t),
+            random_access=self.host.temporal_clip_access,
+        )
+        params = self._params(effect, self._canonical_rect(source_clip, time, bounds, scale))
+        started = clock.perf_counter()
+        result = self.node().render(t, frames, params)
+        node_seconds = clock.perf_counter() - started
+        if source.premultiplied:  # give the host back what it gave: associated alpha
+            result = images.premultiply(result)
+        return result, bounds, node_seconds
 
     # -- helpers ----------------------------------------------------------------------------
     def _frame_range(self, effect, t: int) -> tuple[int, int]:
@@ -205,10 +217,11 @@ class ColorizeEffect:
                 continue
         return t, t
 
-    def _temporal_window(self, effect, t: int) -> int:
-        if not any(spec.name == "temporal_window" for spec in self.specs()):
-            return DEFAULT_TEMPORAL_WINDOW
-        return int(self._params(effect, (0.0, 0.0, 1.0, 1.0)).value("temporal_window", float(t)))
+    def _param_value(self, effect, name: str, t: int, default):
+        """A non-positional parameter at frame t (default when the node has no such parameter)."""
+        if not any(spec.name == name for spec in self.specs()):
+            return default
+        return self._params(effect, (0.0, 0.0, 1.0, 1.0)).value(name, float(t))
 
     def _canonical_rect(self, clip, time: float, bounds, scale) -> tuple[float, float, float, float]:
         """The source frame in canonical coordinates (where position parameters live)."""
