@@ -363,3 +363,12 @@ def test_gray_video_is_not_taken_for_alpha(tmp_path):
     reader = VideoReader(path)
     assert not reader.info.has_alpha
     np.testing.assert_array_equal(reader.read(0), frames[0])
+
+
+def test_committed_file_gets_the_usual_permissions(tmp_path):
+    atomic = AtomicFile(tmp_path / "out.mov")
+    atomic.temp.write_bytes(b"frames")
+    atomic.commit()
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "out.mov").stat().st_mode & 0o777 == 0o666 & ~mask

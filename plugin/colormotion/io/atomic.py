@@ -64,6 +64,12 @@ def _file_key(path: Path) -> tuple[int, int] | None:
     return status.st_dev, status.st_ino
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 class AtomicFile:
     """A temporary path beside `final` (same extension, so writers pick the right format)."""
 
@@ -76,6 +82,8 @@ class AtomicFile:
 
     def commit(self) -> None:
         try:
+            # mkstemp made the file private (0600): give it the mode a plain new file gets
+            os.chmod(self.temp, 0o666 & ~_umask())
             os.replace(self.temp, self.final)
         except OSError as error:
             self.discard()
