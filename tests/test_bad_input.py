@@ -367,3 +367,19 @@ def test_alpha_is_preserved(capsys, tmp_path, random_model, ext, dtype):
     output, spec = read_image(tmp_path / f"o.0002.{ext}")
     assert output.shape == (64, 96, 4) and output.dtype == dtype
     np.testing.assert_array_equal(output[:, :, 3], frames[1][:, :, 3])
+
+
+def test_damaged_video_data(capsys, tmp_path, random_model):
+    """Packets that exist but hold garbage: the frame is named, nothing is written."""
+    clip = write_video(tmp_path / "clip.mp4", moving_frames(8), options={"threads": "1"})
+    data = bytearray(clip.read_bytes())
+    damaged = tmp_path / "damaged.mp4"
+    start, stop = len(data) // 4, len(data) // 2  # frame data; the index (moov) is at the end
+    data[start:stop] = bytes(stop - start)
+    damaged.write_bytes(bytes(data))
+    code, err = run_cli(capsys, "colorize", damaged, tmp_path / "out.mp4", "--model", random_model, "-q")
+    assert code == EXIT_INPUT
+    assert_one_line_error(err, "could not be decoded", "damaged.mp4")
+    assert not (tmp_path / "out.mp4").exists()
+    assert no_temporaries(tmp_path)
+    assert damaged.read_bytes() == bytes(data)

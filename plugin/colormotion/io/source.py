@@ -17,7 +17,7 @@ import OpenImageIO as oiio
 
 from .errors import InputError
 from .sequence import find_frames, is_image_path, parse_pattern, read_image
-from .video import VideoReader, is_video_path
+from .video import UndecodableFrame, VideoReader, is_video_path
 
 VIDEO_FIRST_FRAME = 1
 DEFAULT_FPS = Fraction(24)
@@ -183,9 +183,12 @@ class VideoSource:
         if not self.first_frame <= t <= self.last_frame:
             raise IndexError(f"frame {t} outside {self.first_frame}..{self.last_frame}")
         first = self.first_frame
-        pixels = self._reader.read(
-            t - first, keep=self._cache.capacity, store=lambda i, p: self._cache.put(i + first, p)
-        )
+        try:
+            pixels = self._reader.read(
+                t - first, keep=self._cache.capacity, store=lambda i, p: self._cache.put(i + first, p)
+            )
+        except UndecodableFrame as error:
+            raise UndecodableFrame(error.index, self.path, first_number=first) from None
         self._cache.put(t, pixels)
         return pixels
 

@@ -45,6 +45,14 @@ class VideoInfo:
     start_seconds: float  # presentation time of the first frame (audio is aligned to it)
 
 
+class UndecodableFrame(InputError):
+    """A frame the decoder cannot produce (damaged data); `index` counts from 0."""
+
+    def __init__(self, index: int, path: Path, first_number: int = 0) -> None:
+        super().__init__(f"frame {first_number + index} could not be decoded (damaged video)", path)
+        self.index = index
+
+
 class VideoReader:
     """Decodes frames of a video file as RGB(A) uint8 (8-bit sources) or uint16 (deeper)."""
 
@@ -96,6 +104,7 @@ class VideoReader:
         )
         self._frames: Iterator[av.VideoFrame] | None = None
         self._next_index: int | None = None
+        self._warned_decode = False
 
     def _index_timestamps(self) -> list[int]:
         """Presentation timestamps of all video packets, sorted: frame i has the i-th."""
@@ -144,7 +153,7 @@ class VideoReader:
             self._rewind()
             frame = self._decode_until(index, keep, store)
         if frame is None:
-            raise InputError(f"frame {index} could not be decoded (corrupt video?)", self.path)
+            raise UndecodableFrame(index, self.path)
         return frame
 
     def _seek(self, index: int) -> None:
@@ -174,7 +183,10 @@ class VideoReader:
                 if position is not None:
                     yield position, frame
         except av.error.FFmpegError as error:
-            log.warning("decoding stopped: %s (%s)", error, self.path)
+            # said once: read() retries from a keyframe and from the start before it gives up
+            if not self._warned_decode:
+                log.warning("damaged video data: %s (%s)", _ffmpeg_message(error), self.path)
+                self._warned_decode = True
 
     def close(self) -> None:
         self._container.close()
