@@ -383,3 +383,10 @@ def test_damaged_video_data(capsys, tmp_path, random_model):
     assert not (tmp_path / "out.mp4").exists()
     assert no_temporaries(tmp_path)
     assert damaged.read_bytes() == bytes(data)
+
+
+def test_unknown_output_format(capsys, tmp_path, clip):
+    code, err = run_cli(capsys, "colorize", clip, tmp_path / "out.xyz")
+    assert code == EXIT_USAGE
+    assert_one_line_error(err, "unknown output format", "out.xyz")
+    assert os.listdir(tmp_path) == []

@@ -372,3 +372,10 @@ def test_committed_file_gets_the_usual_permissions(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert (tmp_path / "out.mov").stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_format_without_alpha_warns(tmp_path):
+    rgba = np.full((4, 6, 4), 200, np.uint8)
+    warnings = write_image(tmp_path / "a.jpg", rgba)
+    assert any("alpha dropped" in warning for warning in warnings)
+    assert read_image(tmp_path / "a.jpg")[0].shape == (4, 6, 3)
