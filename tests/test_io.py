@@ -14,7 +14,7 @@ from colormotion.io.errors import InputError, OutputError, UsageError
 from colormotion.io.sequence import find_frames, parse_pattern, read_image, write_image
 from colormotion.io.sink import BackgroundSink, open_sink
 from colormotion.io.source import SequenceSource, VideoSource, open_source
-from colormotion.io.video import EncodeSettings, VideoReader, VideoWriter, resolve_encoding
+from colormotion.io.video import EncodeSettings, VideoReader, VideoWriter, offset_timecode, resolve_encoding
 
 from tests._media import audio_seconds, moving_frames, stream_summary, write_sequence, write_video
 
@@ -379,3 +379,34 @@ def test_format_without_alpha_warns(tmp_path):
     warnings = write_image(tmp_path / "a.jpg", rgba)
     assert any("alpha dropped" in warning for warning in warnings)
     assert read_image(tmp_path / "a.jpg")[0].shape == (4, 6, 3)
+
+
+def test_offset_timecode():
+    assert offset_timecode("01:00:00:00", 30, Fraction(25)) == "01:00:01:05"
+    assert offset_timecode("00:59:59:23", 1, Fraction(24)) == "01:00:00:00"
+    assert offset_timecode("01:00:00;00", 5, Fraction(30000, 1001)) is None  # drop-frame: not guessed
+
+
+def test_timecode_and_tags_follow_the_render(tmp_path):
+    import av
+
+    clip = write_video(tmp_path / "clip.mp4", moving_frames(10))
+    tagged = tmp_path / "tagged.mov"
+    with av.open(str(clip)) as source, av.open(str(tagged), "w") as output:
+        stream = output.add_stream_from_template(source.streams.video[0])
+        stream.metadata["timecode"] = "10:00:00:00"
+        output.metadata["title"] = "Reel 3"
+        for packet in source.demux(source.streams.video[0]):
+            if packet.size:
+                packet.stream = stream
+                output.mux(packet)
+    source = VideoSource(tagged)
+    assert source.info.timecode == "10:00:00:00"
+    frames = range(5, 9)
+    sink = open_sink(tmp_path / "out.mov", source.info, frames, overwrite=False)
+    for t in frames:
+        sink.write(t, source.frame(t))
+    sink.commit()
+    with av.open(str(tmp_path / "out.mov")) as result:
+        assert result.metadata.get("title") == "Reel 3"
+        assert result.streams.video[0].metadata.get("timecode") == "10:00:00:04"  # frame 5 = 4 frames in

@@ -20,7 +20,7 @@ from .atomic import AtomicFile, AtomicFolder, check_targets, prepare_folder
 from .errors import UsageError
 from .sequence import SequencePattern, is_image_path, parse_pattern, write_image
 from .source import ClipInfo
-from .video import EncodeSettings, VideoWriter, is_video_path
+from .video import EncodeSettings, VideoWriter, is_video_path, offset_timecode
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,8 @@ class VideoSink:
                 has_alpha=info.channels == 4,
                 audio_source=audio_source,
                 audio_range=(float(start), float(end)),
+                metadata=info.metadata,
+                timecode=_range_timecode(info, frames),
             )
         except BaseException:
             self._file.discard()
@@ -121,6 +123,14 @@ class VideoSink:
     def discard(self) -> None:
         self._writer.abandon()
         self._file.discard()
+
+
+def _range_timecode(info: ClipInfo, frames: range) -> str | None:
+    """The input's timecode moved to the first rendered frame (drop-frame only for a full range)."""
+    if not info.timecode:
+        return None
+    offset = frames.start - info.first_frame
+    return info.timecode if offset == 0 else offset_timecode(info.timecode, offset, info.fps)
 
 
 def video_pixels(frame: np.ndarray, pix_fmt: str) -> np.ndarray:

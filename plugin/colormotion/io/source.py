@@ -38,6 +38,8 @@ class ClipInfo:
     files: tuple[Path, ...]  # every input file (to refuse writing over one)
     audio_streams: int = 0
     start_seconds: float = 0.0  # container time of the first frame (videos whose timeline starts late)
+    metadata: tuple[tuple[str, str], ...] = ()  # video container tags to carry over
+    timecode: str | None = None  # start timecode of a video
 
     @property
     def frame_count(self) -> int:
@@ -174,6 +176,8 @@ class VideoSource:
             files=(self.path,),
             audio_streams=video.audio_streams,
             start_seconds=video.start_seconds,
+            metadata=video.metadata,
+            timecode=video.timecode,
         )
 
     def frame(self, t: int) -> np.ndarray:

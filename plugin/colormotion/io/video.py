@@ -24,6 +24,9 @@ VIDEO_EXTENSIONS = frozenset(
     {"mp4", "m4v", "mov", "mkv", "avi", "webm", "mxf", "mpg", "mpeg", "ts", "flv", "wmv", "y4m"}
 )
 
+# container tags that describe the file's muxer, not the footage: written anew
+_MUXER_TAGS = frozenset({"major_brand", "minor_version", "compatible_brands", "encoder", "timecode"})
+
 # decoding further forward than this many frames is slower than seeking to a keyframe
 _FORWARD_DECODE_LIMIT = 48
 
@@ -43,6 +46,8 @@ class VideoInfo:
     codec: str
     audio_streams: int
     start_seconds: float  # presentation time of the first frame (audio is aligned to it)
+    metadata: tuple[tuple[str, str], ...] = ()  # container tags worth keeping (title, creation_time ...)
+    timecode: str | None = None  # the video stream's start timecode, if tagged
 
 
 class UndecodableFrame(InputError):
@@ -101,6 +106,10 @@ class VideoReader:
             codec=context.name,
             audio_streams=len(self._container.streams.audio),
             start_seconds=float(self._timestamps[0] * self._stream.time_base),
+            metadata=tuple(
+                (key, value) for key, value in self._container.metadata.items() if key not in _MUXER_TAGS
+            ),
+            timecode=self._stream.metadata.get("timecode") or self._container.metadata.get("timecode"),
         )
         self._frames: Iterator[av.VideoFrame] | None = None
         self._next_index: int | None = None
@@ -365,6 +374,8 @@ class VideoWriter:
         audio_source: Path | None = None,
         audio_range: tuple[float, float | None] = (0.0, None),
         container_format: str | None = None,
+        metadata: tuple[tuple[str, str], ...] = (),
+        timecode: str | None = None,
     ) -> None:
         self.path = Path(path)
         codec_name, pix_fmt = resolve_encoding(self.path, settings, bit_depth=bit_depth, has_alpha=has_alpha)
@@ -381,6 +392,9 @@ class VideoWriter:
             self._stream.width, self._stream.height, self._stream.pix_fmt = width, height, pix_fmt
             self._stream.time_base = Fraction(1) / self._fps
             self._stream.options = _codec_options(codec_name, settings, has_alpha)
+            self._container.metadata.update(dict(metadata))
+            if timecode:
+                self._stream.metadata["timecode"] = timecode
             self._yuv = pix_fmt.startswith("yuv")
             if self._yuv:
                 context = self._stream.codec_context
@@ -428,6 +442,20 @@ class VideoWriter:
             self._audio.close()
             self._audio = None
         self._container.close()
+
+
+def offset_timecode(timecode: str, frames: int, fps: Fraction) -> str | None:
+    """SMPTE non-drop timecode `frames` later; None for drop-frame (';') or unreadable codes."""
+    parts = timecode.split(":")
+    if ";" in timecode or len(parts) != 4 or not all(part.isdigit() for part in parts):
+        return None
+    base = round(fps)
+    if base < 1:
+        return None
+    hours, minutes, seconds, frame = (int(part) for part in parts)
+    total = (((hours * 60 + minutes) * 60 + seconds) * base + frame + frames) % (24 * 3600 * base)
+    frame, total = total % base, total // base
+    return f"{total // 3600:02d}:{total // 60 % 60:02d}:{total % 60:02d}:{frame:02d}"
 
 
 def _array_format(pixels: np.ndarray) -> str:
