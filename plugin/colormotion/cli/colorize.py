@@ -42,9 +42,9 @@ def add_parser(commands) -> argparse.ArgumentParser:
         "colorize",
         help="colorize a video, an image sequence or an image",
         description=(
-            "Colorize INPUT into OUTPUT. Either may be a video file (.mp4 .mov .mkv ...), an image "
-            "sequence (name.####.exr, name.%%04d.png, name.#.dpx) or a single image. Sequence frame "
-            "numbers carry over to the output; video frames are numbered from 1."
+            "Colorize INPUT into OUTPUT. Either may be a video file (.mp4 .mov .mkv ...), an image\n"
+            "sequence (name.####.exr, name.%04d.png, name.#.dpx) or a single image. Sequence frame\n"
+            "numbers carry over to the output; video frames and single images are numbered from 1."
         ),
     )
     parser.add_argument("input", help="input video, image sequence pattern or image")
