@@ -212,7 +212,8 @@ class StepModel:
         if set(inputs) != set(contract.INPUT_NAMES) or set(outputs) != set(contract.OUTPUT_NAMES):
             raise ModelError(
                 f"model {self.path} has inputs {inputs} and outputs {outputs}; a ColorMotion step model "
-                f"needs inputs {contract.INPUT_NAMES} and outputs {contract.OUTPUT_NAMES}"
+                f"needs inputs {contract.INPUT_NAMES} and outputs {contract.OUTPUT_NAMES} "
+                "(export models with training/export.py)"
             )
         meta = session.get_modelmeta().custom_metadata_map
         version = meta.get(contract.META_CONTRACT)
