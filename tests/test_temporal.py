@@ -314,6 +314,31 @@ def test_streaming_out_of_order_warns_and_recovers(engine, clip, fresh_cache, ca
         assert np.array_equal(results[t], reference[t - 1])
 
 
+def test_streaming_with_dropped_frames_carries_state_over_the_gaps(engine, clip, fresh_cache, caplog):
+    """A player that cannot keep up drops frames: the state bridges each gap within a shot."""
+    stream = StreamingSource(clip, identity="stream-dropping")
+    shown = [1, 2, 3, 5, 6, 9, 10, 12, 14, 15, 16]  # the cut is at 11 (not shown)
+    results = {}
+    with caplog.at_level(logging.WARNING, logger="colormotion"):
+        for t in shown:
+            stream.current = t
+            results[t] = engine.render(stream, t, FAST)
+    assert any("out of order" in r.message for r in caplog.records)
+    fresh_cache.clear()
+    stateless = EngineSettings(working_short_side=64, temporal_window=4, stateless=True)
+    alone = {t: engine.render(ListSource(clip), t, stateless) for t in (5, 9, 12)}
+    assert not np.array_equal(results[5], alone[5])  # bridged from frame 3, not restarted
+    assert not np.array_equal(results[9], alone[9])
+    # frame 12 follows the cut at 11, which was dropped: the cut check refuses the bridge
+    assert np.array_equal(results[12], alone[12])
+    # rendered again in order, every frame is exact
+    reference = _render_all(engine, ListSource(clip))
+    stream = StreamingSource(clip, identity="stream-dropping-2")
+    for t in range(1, len(clip) + 1):
+        stream.current = t
+        assert np.array_equal(engine.render(stream, t, FAST), reference[t - 1])
+
+
 def test_cache_stays_under_its_bound(random_model, clip):
     cache = ProcessCache(max_bytes=200_000)
     engine = TemporalEngine(load_model(random_model, "cpu"), cache)

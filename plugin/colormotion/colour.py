@@ -20,6 +20,9 @@ frame needs no frame-sized float temporaries.
 from __future__ import annotations
 
 import math
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 
 import cv2
@@ -222,6 +225,34 @@ def _strips(height: int, width: int):
         yield slice(top, min(height, top + rows))
 
 
+# Strips are independent, so they run on a small process-wide pool (OpenCV and numpy release the
+# GIL). The result does not depend on it: every strip is computed the same way on any thread.
+STRIP_WORKERS = max(1, min(2, os.cpu_count() or 1))
+_POOL: ThreadPoolExecutor | None = None
+_POOL_PID = -1
+_POOL_LOCK = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL, _POOL_PID
+    with _POOL_LOCK:
+        if _POOL is None or _POOL_PID != os.getpid():  # a forked child needs its own threads
+            _POOL = ThreadPoolExecutor(STRIP_WORKERS, thread_name_prefix="colormotion-colour")
+            _POOL_PID = os.getpid()
+        return _POOL
+
+
+def _for_each_strip(height: int, width: int, work) -> None:
+    """Call work(rows) for every strip, in parallel when that helps."""
+    strips = list(_strips(height, width))
+    if STRIP_WORKERS == 1 or len(strips) < 4:
+        for rows in strips:
+            work(rows)
+        return
+    for _ in _pool().map(work, strips):  # re-raises a strip's exception here
+        pass
+
+
 # ---------------------------------------------------------------------------------------------
 # Frame -> linear light -> L*a*b*
 
@@ -316,13 +347,16 @@ def to_lab(image: np.ndarray, transfer: str) -> np.ndarray:
     height, width = image.shape[:2]
     lab = np.zeros((height, width, 3), np.float32)
     gray = _colour_channels(image) == 1
-    for rows in _strips(height, width):
+
+    def work(rows):
         linear = _linear_rows(image, rows, transfer)
         if gray:
             lab[rows, :, 0] = _lightness_of_luminance(linear)
         else:
             f = _LAB_F(cv2.transform(linear, _RGB_TO_XYZN))
             lab[rows] = cv2.transform(f, _F_TO_LAB)
+
+    _for_each_strip(height, width, work)
     return lab
 
 
@@ -337,10 +371,13 @@ def to_lightness(image: np.ndarray, transfer: str) -> np.ndarray:
     lightness = np.empty((height, width), np.float32)
     gray = _colour_channels(image) == 1
     luminance_row = _RGB_TO_XYZN[1:2]
-    for rows in _strips(height, width):
+
+    def work(rows):
         linear = _linear_rows(image, rows, transfer)
         luminance = linear if gray else cv2.transform(linear, luminance_row)
         lightness[rows] = _lightness_of_luminance(luminance.reshape(linear.shape[:2]))
+
+    _for_each_strip(height, width, work)
     return lightness
 
 
@@ -515,8 +552,11 @@ def upsample_ab(
         return np.ascontiguousarray(_resize(ab_small, height, width).reshape(height, width, 2))
     planes = _upsampling_planes(ab_small, lightness, gray_small)
     ab = np.empty((height, width, 2), np.float32)
-    for rows in _strips(height, width):
+
+    def work(rows):
         ab[rows] = cv2.merge(_upsampled_rows(planes, rows, _guide(lightness[rows])))
+
+    _for_each_strip(height, width, work)
     return ab
 
 
@@ -624,7 +664,8 @@ def recombine(
         out[..., 3] = image[..., 3]
     bounded_above = not (transfer == "linear" and np.issubdtype(image.dtype, np.floating))
     to_f = _lab_to_f_matrix(strength)
-    for rows in _strips(height, width):
+
+    def work(rows):
         lightness_rows = np.ascontiguousarray(lightness[rows], dtype=np.float32)
         if full_size:
             lab_rows = cv2.merge((lightness_rows, ab[rows]))
@@ -634,4 +675,6 @@ def recombine(
         xyz = _LAB_F_INVERSE(cv2.transform(lab_rows, to_f))
         rgb = _fit_gamut(cv2.transform(xyz, _XYZN_TO_RGB), cv2.extractChannel(xyz, 1), bounded_above)
         _store(rgb if transfer == "linear" else _ENCODE[transfer](rgb), out[rows, :, :3])
+
+    _for_each_strip(height, width, work)
     return out

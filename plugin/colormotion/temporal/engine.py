@@ -74,13 +74,13 @@ class _Unavailable(Exception):
 
 
 class _StreamTracker:
-    """What a streaming source showed recently: frame keys by frame, and the fallback chain."""
+    """What a streaming source showed recently: frame keys by frame, and the last output state."""
 
     def __init__(self, keep: int) -> None:
         self.keep = keep
         self.frame_keys: OrderedDict[int, str] = OrderedDict()
         self.last_frame: int | None = None
-        self.fallback_start: int | None = None  # the chain a degraded stream is following
+        self.last_state: str | None = None  # state key behind the last frame's output
         self.degraded = False
         self.lock = threading.Lock()
 
@@ -135,6 +135,7 @@ class _Render:
         self._chain_keys: dict[tuple[int, int], str] = {}
         self.current_frame: np.ndarray | None = None
         self.current_lightness: np.ndarray | None = None
+        self.output_state: str | None = None  # state key behind this frame's a*b*
 
     # -- source frames -----------------------------------------------------------------------
 
@@ -195,16 +196,20 @@ class _Render:
         """Frame c begins a new shot (decided from frames c-1 and c alone)."""
         if c <= self.source.first_frame:
             return False
+        return self.cut_between(c - 1, c)
+
+    def cut_between(self, j: int, k: int) -> bool:
+        """Frames j and k (j < k) look like different shots."""
         key = (
             "cut",
-            self.frame_key(c - 1),
-            self.frame_key(c),
+            self.frame_key(j),
+            self.frame_key(k),
             self.frame_settings,
             self.settings.cut_sensitivity,
         )
         decided = self.cache.get(key)
         if decided is None:
-            prev, now = self.gray(c - 1), self.gray(c)
+            prev, now = self.gray(j), self.gray(k)
 
             def decide() -> np.ndarray:
                 with profiling.stage("cuts"):
@@ -213,12 +218,13 @@ class _Render:
             decided = self.cache.get_or_compute(key, decide)
         return bool(decided)
 
-    def flow(self, k: int) -> np.ndarray:
+    def flow(self, k: int, j: int) -> np.ndarray:
+        """Feature-grid flow from frame k back to frame j (j = k - 1 within a chain)."""
         stride = self.model.feature_stride
-        key = ("flow", self.frame_key(k), self.frame_key(k - 1), self.frame_settings, stride)
+        key = ("flow", self.frame_key(k), self.frame_key(j), self.frame_settings, stride)
         flow = self.cache.get(key)
         if flow is None:
-            now, prev = self.gray(k), self.gray(k - 1)
+            now, prev = self.gray(k), self.gray(j)
 
             def compute() -> np.ndarray:
                 with profiling.stage("flow"):
@@ -264,8 +270,8 @@ class _Render:
             self._chain_keys[(start, k)] = key
         return key
 
-    def _step(self, start: int, k: int, prev_feat: np.ndarray | None, want_ab: bool):
-        """Run the model for step k of chain `start`.
+    def _step(self, k: int, prev: tuple[int, np.ndarray] | None, want_ab: bool):
+        """Run the model for frame k after `prev` = (frame, its state), or as a chain start.
 
         -> (ab [2, h, w], feat [1, C, h/s, w/s]) when want_ab, else feat alone (a cheaper run).
         """
@@ -274,19 +280,28 @@ class _Render:
         _, raster = self.hints(k)
         if raster is None:
             raster = np.zeros((3, height, width), np.float32)
-        has_prev = k > start
-        inputs = (
-            gray[None, None],
-            raster[None],
-            prev_feat if has_prev else None,
-            self.flow(k)[None] if has_prev else None,
-            float(has_prev),
-        )
+        prev_feat = flow = None
+        if prev is not None:
+            prev_frame, prev_feat = prev
+            flow = self.flow(k, prev_frame)[None]
+        inputs = (gray[None, None], raster[None], prev_feat, flow, float(prev is not None))
         with profiling.stage("model"):
             if not want_ab:
                 return self.model.features(*inputs)
             ab, feat, _ = self.model.step(*inputs)
         return ab[0], feat
+
+    def _stored_step(self, key: str, k: int, prev: tuple[int, np.ndarray] | None, want_ab: bool):
+        """`_step` through the cache under state key `key` (computed once across threads)."""
+        if not want_ab:
+            return self.cache.get_or_compute(("feat", key), lambda: self._step(k, prev, False))
+        ab = self.cache.get(("ab", key))
+        if ab is not None:
+            return ab
+        ab, feat = self.cache.get_or_compute(("out", key), lambda: self._step(k, prev, True), keep=False)
+        self.cache.put(("feat", key), feat)
+        self.cache.put(("ab", key), ab)
+        return ab
 
     def run_chain(self, start: int, t: int, want_ab: bool) -> np.ndarray | None:
         """Advance chain `start` to frame t from its latest cached state; a*b* at t if wanted."""
@@ -305,18 +320,10 @@ class _Render:
                 resume, feat = k + 1, cached
                 break
         for k in range(resume, t + 1):
-            key = self.chain_key(start, k)
-            prev = feat
+            prev = (k - 1, feat) if k > start else None
             if k == t and want_ab:
-                ab, feat = self.cache.get_or_compute(
-                    ("out", key), lambda k=k, prev=prev: self._step(start, k, prev, True), keep=False
-                )
-                self.cache.put(("feat", key), feat)
-                self.cache.put(("ab", key), ab)
-                return ab
-            feat = self.cache.get_or_compute(
-                ("feat", key), lambda k=k, prev=prev: self._step(start, k, prev, False)
-            )
+                return self._stored_step(self.chain_key(start, k), k, prev, True)
+            feat = self._stored_step(self.chain_key(start, k), k, prev, False)
         return None
 
     def warm_up(self, start: int) -> None:
@@ -335,34 +342,52 @@ class _Render:
     def exact_ab(self) -> np.ndarray:
         """a*b* of frame t by the chain rule (raises _Unavailable in streaming when data is gone)."""
         t, settings = self.t, self.settings
-        if settings.stateless:
-            return self.run_chain(t, t, want_ab=True)
-        start = chain.chain_start(t, self.source.first_frame, settings.temporal_window, self.is_cut)
+        start = (
+            t
+            if settings.stateless
+            else chain.chain_start(t, self.source.first_frame, settings.temporal_window, self.is_cut)
+        )
         ab = self.run_chain(start, t, want_ab=True)
-        self.warm_up(start)
+        self.output_state = self.chain_key(start, t)
+        if not settings.stateless:
+            self.warm_up(start)
         return ab
 
     def fallback_ab(self) -> np.ndarray:
-        """Streaming without the needed states: continue the degraded stream's own chain, else
-        begin one at t; keep the chain rule's future chains advancing so exact output resumes."""
+        """Streaming without the chain rule's states (a seek, dropped frames, a stream that began
+        mid-clip): carry the previous output's state over the gap when the stream moved forward
+        a little within one shot, else begin afresh at t. The newest anchor's chain keeps
+        advancing, so exact output resumes once the chain rule needs only streamed frames."""
         t, tracker = self.t, self.tracker
-        start = t
-        follow = tracker.fallback_start
-        if follow is not None and tracker.last_frame == t - 1 and follow < t:
+        ab = None
+        last, last_state = tracker.last_frame, tracker.last_state
+        if last is not None and last_state is not None and 0 < t - last <= self.settings.temporal_window:
             try:
-                if not self.is_cut(t) and ("feat", self.chain_key(follow, t - 1)) in self.cache:
-                    start = follow
+                ab = self._bridge(last, last_state)
             except _Unavailable:
-                pass
-        tracker.fallback_start = start
-        ab = self.run_chain(start, t, want_ab=True)
-        # keep the newest anchor's chain going: the chain rule's output comes back through it
+                ab = None
+        if ab is None:
+            ab = self.run_chain(t, t, want_ab=True)
+            self.output_state = self.chain_key(t, t)
         newest = chain.anchor(t, self.source.first_frame, self.settings.temporal_window)
         try:
             if newest == t or ("feat", self.chain_key(newest, t - 1)) in self.cache:
                 self.run_chain(newest, t, want_ab=False)
         except _Unavailable:
             pass
+        return ab
+
+    def _bridge(self, last: int, last_state: str) -> np.ndarray | None:
+        """a*b* of t continuing state `last_state` of frame `last` (< t) by the flow t -> last;
+        None across a scene cut. The state key names the bridge, so it is never mistaken for
+        a chain-rule state."""
+        prev_feat = self.cache.get(("feat", last_state))
+        if prev_feat is None or self.cut_between(last, self.t):
+            return None
+        t = self.t
+        key = digest(last_state, "bridge", self.frame_key(last), self.frame_key(t), self.hints(t)[0])
+        ab = self._stored_step(key, t, (last, prev_feat), True)
+        self.output_state = key
         return ab
 
     def ab(self) -> np.ndarray:
@@ -376,7 +401,6 @@ class _Render:
                 if self.tracker.degraded:
                     log.info("streaming render back in step at frame %d", self.t)
                 self.tracker.degraded = False
-                self.tracker.fallback_start = None
             except _Unavailable as missing:
                 if not self.tracker.degraded:
                     log.warning(
@@ -388,6 +412,7 @@ class _Render:
                 self.tracker.degraded = True
                 ab = self.fallback_ab()
             self.tracker.last_frame = self.t
+            self.tracker.last_state = self.output_state
         return ab
 
     def output(self) -> np.ndarray:
