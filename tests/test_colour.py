@@ -459,3 +459,15 @@ def test_a_4k_frame_goes_through():
     assert out.shape == image.shape
     assert (out[..., 3] == 200).all()
     assert out[1000, 3000, 0] > out[1000, 3000, 2]  # b* > 0: yellowish
+
+
+def test_strips_on_a_thread_pool_give_the_same_bits(monkeypatch):
+    rng = np.random.default_rng(12)
+    image = _frame(rng.random((300, 500, 3)), np.uint8)
+    ab = _moderate_ab(rng, 256, 416, chroma=70)
+    serial = colour.recombine(image, ab, "srgb"), colour.to_lab(image, "srgb")
+    monkeypatch.setattr(colour, "STRIP_WORKERS", 2)
+    parallel = colour.recombine(image, ab, "srgb"), colour.to_lab(image, "srgb")
+    assert serial[0].tobytes() == parallel[0].tobytes()
+    assert serial[1].tobytes() == parallel[1].tobytes()
+    np.testing.assert_array_equal(colour.upsample_ab(ab, serial[1]), colour.upsample_ab(ab, serial[1]))

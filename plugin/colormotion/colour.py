@@ -225,9 +225,11 @@ def _strips(height: int, width: int):
         yield slice(top, min(height, top + rows))
 
 
-# Strips are independent, so they run on a small process-wide pool (OpenCV and numpy release the
-# GIL). The result does not depend on it: every strip is computed the same way on any thread.
-STRIP_WORKERS = max(1, min(2, os.cpu_count() or 1))
+# Strips are independent, so they can run on a small process-wide pool (OpenCV and numpy release
+# the GIL); the result is the same bit for bit. Off by default: on the shared 2-core development
+# machine no speed-up could be measured (no idle core), and hosts often render several frames at
+# once already. Set STRIP_WORKERS = 2 to use it.
+STRIP_WORKERS = 1
 _POOL: ThreadPoolExecutor | None = None
 _POOL_PID = -1
 _POOL_LOCK = threading.Lock()
