@@ -309,6 +309,7 @@ def test_active_hint_from_rgb_understands_the_host_transfer():
     [
         (((0.5, float("nan")), (1, 0, 0)), "hint position must be finite"),
         (((0.5, 0.5), (1, 0)), "needs 3 values"),
+        (((0.5, 0.5, 0.5), (1, 0, 0)), "position needs 2 values"),
         (((0.5, 0.5), (1, 0, "x")), "hint colour must be a number"),
         (((0.5, 0.5), (1, 0, 0), "srgb", 0.0), "hint radius must be in"),
     ],
@@ -367,10 +368,12 @@ def test_later_hints_overwrite_earlier_ones_and_output_is_deterministic():
     assert rasterise([over, under], 100, 100)[0, 50, 50] == pytest.approx(40.0 / AB_SCALE)
 
 
-def test_no_hints_rasterise_to_zeros_and_bad_sizes_are_refused():
+def test_no_hints_rasterise_to_zeros_and_bad_values_are_refused():
     assert not rasterise([], 32, 32).any()
     with pytest.raises(ValueError, match="at least 1x1"):
         rasterise([], 0, 32)
+    with pytest.raises(HintError, match="finite"):
+        rasterise([ActiveHint(float("nan"), 0.5, (50.0, 0.0, 0.0))], 32, 32)
 
 
 def test_hint_set_to_raster_end_to_end():

@@ -75,7 +75,10 @@ class ActiveHint:
     ) -> ActiveHint:
         """A hint from a position (x, y) and a colour (r, g, b) encoded with `transfer`
         (a host's colour parameter: its working space, e.g. "linear" in Nuke)."""
-        x, y = (_finite_number(v, "hint position") for v in position)
+        position = tuple(_finite_number(v, "hint position") for v in position)
+        if len(position) != 2:
+            raise HintError(f"hint position needs 2 values (x, y), got {len(position)}")
+        x, y = position
         values = tuple(_finite_number(v, "hint colour") for v in rgb)
         if len(values) != 3:
             raise HintError(f"hint colour needs 3 values (r, g, b), got {len(values)}")
@@ -102,11 +105,14 @@ def rasterise(active: Sequence[ActiveHint], height: int, width: int) -> np.ndarr
     raster = np.zeros((3, height, width), np.float32)
     short_side = min(height, width)
     for hint in active:
+        if not all(math.isfinite(v) for v in (hint.x, hint.y, hint.radius, *hint.lab)):
+            raise HintError(f"hint values must be finite, got {hint}")
         centre_x, centre_y = hint.x * width, hint.y * height
         radius = hint.radius * short_side
-        top = max(0, math.floor(centre_y - radius) - 1)
+        # the bounding box of pixel centres (i + 0.5) within the radius
+        top = max(0, math.floor(centre_y - radius))
         bottom = min(height, math.floor(centre_y + radius) + 1)
-        left = max(0, math.floor(centre_x - radius) - 1)
+        left = max(0, math.floor(centre_x - radius))
         right = min(width, math.floor(centre_x + radius) + 1)
         if top >= bottom or left >= right:
             continue
