@@ -52,13 +52,26 @@ def _freeze(value: Any) -> None:
             _freeze(item)
 
 
+try:  # optional: xxh3 hashes a 1080p frame in ~0.2 ms, SHA-256 (the fallback) in ~9 ms
+    import xxhash
+
+    def _new_hasher():
+        return xxhash.xxh3_128()
+
+except ImportError:  # pragma: no cover - depends on the environment
+
+    def _new_hasher():
+        return hashlib.sha256()
+
+
 def digest(*parts: Any) -> str:
     """A stable hex digest of strings, numbers, bytes and numpy arrays (shape and dtype included).
 
-    SHA-256: hardware-accelerated on current CPUs, about 1 GB/s, so hashing a 1080p frame by
-    content costs a few milliseconds.
+    128-bit xxh3 when the `xxhash` package is installed, else SHA-256: frames without a source
+    identity are keyed by their content, so hashing speed matters at 1080p and above. Keys live
+    only inside one process, so either hash serves.
     """
-    hasher = hashlib.sha256()
+    hasher = _new_hasher()
     for part in parts:
         if isinstance(part, np.ndarray):
             array = np.ascontiguousarray(part)
@@ -71,7 +84,7 @@ def digest(*parts: Any) -> str:
             text = repr(part).encode()
             hasher.update(b"repr%d:" % len(text))
             hasher.update(text)
-    return hasher.hexdigest()[:40]
+    return hasher.hexdigest()[:32]
 
 
 def _limit_from_env() -> int:
