@@ -13,8 +13,15 @@ transfers are understood, all with BT.709/sRGB primaries and a D65 white:
 
 Both curves are extended beyond [0, 1] (the linear toe below 0, the power law above 1) so that
 float frames with out-of-range values survive the round trip. Work is done in horizontal strips
-of about 64k pixels: the temporaries stay in cache (the arithmetic is memory bound) and an 8K
-frame needs no frame-sized float temporaries.
+of about 64k pixels, so the temporaries stay in cache (the arithmetic is memory bound).
+
+One frame through the engine::
+
+    lightness = to_lightness(frame, transfer)                  # L* [H, W]
+    size = working_size(*frame.shape[:2], short_side)           # (h, w), multiples of 32
+    gray = model_gray(lightness, size)                          # L*/100 [h, w]: the model input
+    ab = ...                                                    # model output * AB_SCALE, [h, w, 2]
+    out = recombine(frame, ab, transfer, strength, lab=lightness, gray_small=gray)
 """
 
 from __future__ import annotations
