@@ -8,7 +8,9 @@ The score mixes two cues that fail in different ways:
 
 Calibrated on the 37 clips under shared/data/videos (60 frames each, frame pairs two apart,
 against 300 random pairs from different clips): at the default sensitivity 0.5 the threshold
-sits between the 99.9th percentile of in-shot pairs and the 1st percentile of cross-shot pairs.
+sits between the 99.9th percentile of in-shot pairs and the 1st percentile of cross-shot pairs;
+over consecutive frames (first 150 of each clip, working size 256) the highest in-shot score was
+0.40 against the 0.52 threshold, so no false cut.
 The decision is a pure function of the two frames and the sensitivity.
 """
 
