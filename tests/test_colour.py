@@ -475,3 +475,14 @@ def test_strips_on_a_thread_pool_give_the_same_bits(monkeypatch):
     parallel = run()
     for one, other in zip(serial, parallel):
         assert one.tobytes() == other.tobytes()
+
+
+def test_float64_frames_come_back_as_float64():
+    rng = np.random.default_rng(13)
+    image = rng.random((6, 7, 4))
+    out = colour.recombine(image, _moderate_ab(rng, 6, 7), "rec709")
+    assert out.dtype == np.float64 and out.shape == image.shape
+    np.testing.assert_array_equal(out[..., 3], image[..., 3])
+    np.testing.assert_allclose(
+        colour.to_lightness(out, "rec709"), colour.to_lightness(image, "rec709"), atol=2e-3
+    )
