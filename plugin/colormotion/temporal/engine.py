@@ -12,10 +12,11 @@ any process. A chain state's key hashes the keys of all its frames and hints in 
 
 Streaming sources (random_access False) hand out only the current frame. In-order streaming
 reuses the states the previous frame left in the cache, which are exactly those random access
-would compute, so its output is identical; when a needed state is missing (out-of-order
-request, a stream that began mid-clip) the frame is rendered from the best available state
-and a warning is logged; exact output resumes once the chain rule reaches frames streamed
-in order.
+would compute, so its output is identical. When a needed state is missing (a seek, frames
+dropped by a player that cannot keep up, a stream that began mid-clip) a warning is logged and
+the frame continues the previous output's state across the gap (flow t -> previous frame)
+when the stream moved forward within one shot, else starts afresh; exact output resumes once
+the chain rule needs only frames streamed in order.
 """
 
 from __future__ import annotations
