@@ -15,8 +15,10 @@ Modes compared in one run:
                with default settings (chains restart every temporal_window / 2 frames)
 Clips also report the ground truth itself (reference floor of CDC and warp error), and
 propagation: hints on the first frame only, PSNR over the frames after it. Photos at 256x256
-get the hint sweep of Zhang et al. 2017 (random ground-truth hints; their published curve is
-24.43 dB at 0, 28.42 dB at 10 and 31.13 dB at 100 hints, on ImageNet with their model).
+get the hint sweep of Zhang et al. 2017: n patches of 6x6 px at uniform random positions, each
+filled with the ground-truth mean a*b* (as their colorization-pytorch test_sweep.py); their
+published curve is 24.43 dB at 0, 28.42 dB at 10 and 31.13 dB at 100 hints (ImageNet, their
+model).
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ class Settings:
     eval_short_side: int = 360  # clips are scored at this short side (never upscaled)
     max_frames: int = 60  # frames per clip
     hint_counts: tuple[int, ...] = (0, 1, 2, 5, 10, 20, 50, 100)
-    hint_patch: int = 1  # side of each random hint patch, px at working resolution
+    hint_patch: int = 6  # side of each random hint patch (px, working res), as Zhang's test_sweep
     propagation_hints: int = 10  # random hints on the first frame for the propagation test
     seed: int = 0
     engine: bool = True  # also score the product's engine output on clips
