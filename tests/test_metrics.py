@@ -123,11 +123,8 @@ def test_evaluate_runs_end_to_end_on_tiny_synthetic_data(random_model, tmp_path)
     clip = report["clips"][0]
     assert clip["frames"] == 6
     assert set(clip["modes"]) == {"ground_truth", "gray", "per_frame", "stateful", "engine"}
-    # within the first temporal window the engine runs one chain from frame 0: the evaluation's
-    # own stateful loop must reproduce the product's output
     engine, stateful = clip["modes"]["engine"]["psnr"], clip["modes"]["stateful"]["psnr"]
-    np.testing.assert_allclose(engine, stateful, rtol=0, atol=1e-7)
-    assert not np.allclose(clip["modes"]["per_frame"]["psnr"], stateful, rtol=0, atol=1e-7)
+    np.testing.assert_allclose(engine, stateful, rtol=0, atol=0.01)
     assert clip["modes"]["gray"]["colourfulness"] < 1.0  # a*b* = 0 gives a neutral image
     assert clip["modes"]["ground_truth"]["colourfulness"] > 20
     for mode in ("gray", "per_frame", "stateful", "engine"):
@@ -149,3 +146,28 @@ def test_evaluate_rejects_a_missing_model(tmp_path):
 
     with pytest.raises(SystemExit):
         main(["--model", str(tmp_path / "none.onnx")])
+
+
+def test_the_evaluation_loop_reproduces_the_engine(random_model):
+    """Within the first temporal window the engine runs one chain from frame 0, so the evaluation's
+    own stateful loop must give the product's frames (up to rounding), unlike the stateless run."""
+    from colormotion.model import StepModel
+    from colormotion.temporal.flow import feature_flow
+
+    from training.evaluate import Colorizer, engine_outputs, prepare
+
+    model = StepModel(random_model)
+    texture = textured(6, (96, 160))
+    rgb = [np.ascontiguousarray(texture[:, t * 4 : t * 4 + 128]) for t in range(6)]
+    frames = [prepare(f, 64) for f in rgb]
+    flows = [None] + [feature_flow(frames[t].gray, frames[t - 1].gray, 8) for t in range(1, 6)]
+    colorizer = Colorizer(model)
+    stateful = colorizer.clip(frames, "stateful", set(), flows)
+    stateless = colorizer.clip(frames, "per_frame", set(), flows)
+    product = engine_outputs(model, rgb, 64)
+
+    def changed(a, b):
+        return np.mean([np.mean(x != y) for x, y in zip(a, b)])
+
+    assert max(np.abs(a.astype(int) - b).max() for a, b in zip(stateful, product)) <= 1
+    assert changed(stateful, product) < 5e-4 < changed(stateful, stateless)
