@@ -486,3 +486,11 @@ def test_float64_frames_come_back_as_float64():
     np.testing.assert_allclose(
         colour.to_lightness(out, "rec709"), colour.to_lightness(image, "rec709"), atol=2e-3
     )
+
+
+@pytest.mark.parametrize("transfer", colour.TRANSFERS)
+def test_to_lab_lightness_is_exactly_to_lightness(transfer):
+    """Training and evaluation use to_lab, the engine to_lightness: they must agree bit for bit."""
+    rng = np.random.default_rng(7)
+    image = rng.random((37, 53, 3), dtype=np.float32)
+    np.testing.assert_array_equal(colour.to_lab(image, transfer)[..., 0], colour.to_lightness(image, transfer))

@@ -364,6 +364,10 @@ def to_lab(image: np.ndarray, transfer: str) -> np.ndarray:
         else:
             f = _LAB_F(cv2.transform(linear, _RGB_TO_XYZN))
             lab[rows] = cv2.transform(f, _F_TO_LAB)
+            # L* exactly as `to_lightness` computes it (the matrix path differs in the last
+            # bits), so training data, evaluation and the engine see the same L*.
+            luminance = cv2.transform(linear, _RGB_TO_XYZN[1:2]).reshape(linear.shape[:2])
+            lab[rows, :, 0] = _lightness_of_luminance(luminance)
 
     _for_each_strip(height, width, work)
     return lab
