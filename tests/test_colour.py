@@ -493,4 +493,6 @@ def test_to_lab_lightness_is_exactly_to_lightness(transfer):
     """Training and evaluation use to_lab, the engine to_lightness: they must agree bit for bit."""
     rng = np.random.default_rng(7)
     image = rng.random((37, 53, 3), dtype=np.float32)
-    np.testing.assert_array_equal(colour.to_lab(image, transfer)[..., 0], colour.to_lightness(image, transfer))
+    np.testing.assert_array_equal(
+        colour.to_lab(image, transfer)[..., 0], colour.to_lightness(image, transfer)
+    )
