@@ -153,3 +153,20 @@ def test_model_breaking_the_contract_is_refused(tmp_path):
 def test_describe_runtime_reports_a_broken_model(tmp_path):
     info = describe_runtime(tmp_path / "gone.onnx")
     assert "gone.onnx" in info["model_error"] and "onnxruntime" in info
+
+
+def test_missing_onnxruntime_names_the_extra_to_install(monkeypatch):
+    import builtins
+
+    from colormotion import model
+
+    real_import = builtins.__import__
+
+    def refuse_onnxruntime(name, *args, **kwargs):
+        if name == "onnxruntime":
+            raise ImportError("No module named 'onnxruntime'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", refuse_onnxruntime)
+    with pytest.raises(model.ModelError, match=r"colormotion\[cpu\]"):
+        model.available_providers()

@@ -111,8 +111,23 @@ def verify_model_file(path: Path, require_checksum: bool) -> str:
 # Sessions
 
 
+def import_onnxruntime():
+    """The onnxruntime module, or a ModelError saying which extra installs it.
+
+    Neither build is a hard dependency: the CPU (`onnxruntime`) and GPU (`onnxruntime-gpu`)
+    wheels install the same module and break each other, so the user picks one extra.
+    """
+    try:
+        import onnxruntime as ort
+    except ImportError as error:
+        raise ModelError(
+            "onnxruntime is not installed: pip install 'colormotion[cpu]' (or 'colormotion[gpu]' for CUDA)"
+        ) from error
+    return ort
+
+
 def available_providers() -> list[str]:
-    import onnxruntime as ort
+    ort = import_onnxruntime()
 
     return list(ort.get_available_providers())
 
@@ -184,7 +199,7 @@ class StepModel:
         )
 
     def _open_session(self, provider: str):
-        import onnxruntime as ort
+        ort = import_onnxruntime()
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = thread_count()
@@ -331,7 +346,8 @@ def load_model(path: str | Path | None = None, provider: str = "auto") -> StepMo
 def describe_runtime(path: str | Path | None = None, provider: str = "auto") -> dict:
     """What `colormotion info` prints: the model, its provider and the library versions."""
     import cv2
-    import onnxruntime as ort
+
+    ort = import_onnxruntime()
 
     info: dict = {
         "onnxruntime": ort.__version__,
