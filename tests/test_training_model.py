@@ -119,7 +119,7 @@ def test_pruning_channels_that_are_always_zero_keeps_the_output():
     apoz = measure_apoz(model, [batch])
     assert (apoz["encoder.blocks.3"][:40] == 1).all() and (apoz["up4"][:5] == 1).all()
 
-    pruned, summary = prune_model(model, apoz, threshold=1.0, max_fraction=0.5)
+    pruned, summary = prune_model(model, apoz, threshold=1.0, max_fraction=0.5, multiple=1)
     for name, (before, after) in summary.items():
         # every always-zero channel goes, up to half of the layer
         assert after == max(before - before // 2, int((apoz[name] < 1).sum())), name
@@ -134,3 +134,13 @@ def test_pruning_channels_that_are_always_zero_keeps_the_output():
     for a, b in zip(expected, got, strict=True):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
     assert sum(p.numel() for p in rebuilt.parameters()) < sum(p.numel() for p in model.parameters())
+
+
+def test_pruned_widths_are_multiples_of_eight():
+    from training.prune import channels_to_keep
+
+    apoz = np.linspace(0.0, 1.0, 96)  # the top third has APoZ >= 0.67
+    keep = channels_to_keep(apoz, threshold=0.67, max_fraction=0.5)
+    assert keep.size % 8 == 0 and 64 <= keep.size < 96
+    assert keep.max() < 96 and (np.diff(keep) > 0).all()
+    assert set(range(60)) <= set(keep.tolist())  # low-APoZ channels always stay

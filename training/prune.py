@@ -81,14 +81,22 @@ def measure_apoz(model: ColorMotionNet, batches) -> dict[str, np.ndarray]:
     return {name: (zeros[name] / counts[name]).numpy() for name in zeros}
 
 
-def channels_to_keep(apoz: np.ndarray, threshold: float, max_fraction: float) -> np.ndarray:
+def channels_to_keep(
+    apoz: np.ndarray, threshold: float, max_fraction: float, multiple: int = 8
+) -> np.ndarray:
     """Indices (sorted) of channels to keep: drop those with APoZ >= threshold, most-zero first,
-    at most `max_fraction` of the layer and never below MIN_CHANNELS."""
+    at most `max_fraction` of the layer and never below MIN_CHANNELS.
+
+    The kept count is rounded up to a multiple of `multiple`: ONNX Runtime's CPU convolutions
+    work on blocks of 8/16 channels, and ragged widths made a pruned net slower than the original.
+    """
     width = apoz.size
     order = np.argsort(-apoz, kind="stable")  # most often zero first
     candidates = [i for i in order if apoz[i] >= threshold]
     limit = min(int(width * max_fraction), width - MIN_CHANNELS)
-    dropped = set(candidates[: max(0, limit)])
+    n_drop = min(len(candidates), max(0, limit))
+    n_keep = min(width, -(-(width - n_drop) // multiple) * multiple)
+    dropped = set(candidates[: width - n_keep])
     return np.array([i for i in range(width) if i not in dropped], dtype=np.int64)
 
 
@@ -148,10 +156,19 @@ def prune_decoder(model: ColorMotionNet, keep4: torch.Tensor, keep2: torch.Tenso
     model.to_ab = _sliced_conv(model.to_ab, in_keep=keep2)
 
 
-def prune_model(model: ColorMotionNet, apoz: dict[str, np.ndarray], threshold: float, max_fraction: float):
+def prune_model(
+    model: ColorMotionNet,
+    apoz: dict[str, np.ndarray],
+    threshold: float,
+    max_fraction: float,
+    multiple: int = 8,
+):
     """A pruned copy of `model` and a per-layer summary {name: (before, after)}."""
     pruned = copy.deepcopy(model).eval()
-    keep = {name: torch.from_numpy(channels_to_keep(a, threshold, max_fraction)) for name, a in apoz.items()}
+    keep = {
+        name: torch.from_numpy(channels_to_keep(a, threshold, max_fraction, multiple))
+        for name, a in apoz.items()
+    }
     summary = {name: (int(apoz[name].size), int(k.numel())) for name, k in keep.items()}
     for i, block in enumerate(pruned.encoder.blocks):
         name = f"encoder.blocks.{i}"
