@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from colormotion.temporal import cuts
 
 PSNR_CAP = 100.0  # dB reported for identical frames (MSE 0)
 CDC_STEPS = (1, 2, 4)
@@ -38,21 +39,11 @@ def psnr(output: np.ndarray, reference: np.ndarray) -> float:
 
 
 def ssim(output: np.ndarray, reference: np.ndarray) -> float:
-    """Mean SSIM over the three channels (data range 255)."""
+    """Mean SSIM over the three channels (data range 255, 11x11 Gaussian window)."""
     a, b = _as_float(output, np.float32), _as_float(reference, np.float32)
     if a.shape != b.shape:
         raise ValueError(f"frames differ in shape: {a.shape} vs {b.shape}")
-    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-
-    def blur(x):
-        return cv2.GaussianBlur(x, (11, 11), 1.5, borderType=cv2.BORDER_REFLECT)
-
-    mu_a, mu_b = blur(a), blur(b)
-    var_a = blur(a * a) - mu_a**2
-    var_b = blur(b * b) - mu_b**2
-    cov = blur(a * b) - mu_a * mu_b
-    ssim_map = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
-    return float(ssim_map.mean())
+    return cuts.ssim(a, b, data_range=255.0, window=11)
 
 
 def colourfulness(image: np.ndarray) -> float:

@@ -22,6 +22,7 @@ from pathlib import Path
 import av
 import cv2
 import numpy as np
+from colormotion.temporal import cuts
 
 from training.data import DATA_ROOT, SCENES_DIR
 
@@ -63,19 +64,6 @@ def video_info(path: Path) -> tuple[float, int, int]:
         return fps, stream.codec_context.width, stream.codec_context.height
 
 
-def ssim(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean SSIM of two grey float images in [0, 1] (Gaussian window, sigma 1.5)."""
-    c1, c2 = 0.01**2, 0.03**2
-    blur = lambda x: cv2.GaussianBlur(x, (7, 7), 1.5)  # noqa: E731
-    mu_a, mu_b = blur(a), blur(b)
-    var_a = blur(a * a) - mu_a * mu_a
-    var_b = blur(b * b) - mu_b * mu_b
-    cov = blur(a * b) - mu_a * mu_b
-    num = (2 * mu_a * mu_b + c1) * (2 * cov + c2)
-    den = (mu_a * mu_a + mu_b * mu_b + c1) * (var_a + var_b + c2)
-    return float(np.mean(num / den))
-
-
 def colour_histogram(rgb: np.ndarray) -> np.ndarray:
     """Normalised 8x4x4 HSV histogram of a uint8 RGB frame."""
     hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
@@ -87,7 +75,7 @@ def is_cut(prev_rgb: np.ndarray, rgb: np.ndarray, thresholds: Thresholds) -> boo
     """Whether a scene cut lies between two consecutive small uint8 RGB frames."""
     gray_prev = cv2.cvtColor(prev_rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
-    if ssim(gray_prev, gray) < thresholds.ssim_cut:
+    if cuts.ssim(gray_prev, gray) < thresholds.ssim_cut:
         return True
     distance = 0.5 * np.abs(colour_histogram(rgb) - colour_histogram(prev_rgb)).sum()
     return bool(distance > thresholds.histogram_cut)

@@ -21,8 +21,6 @@ import numpy as np
 
 _TINY_SIDE = 16
 _HIST_BINS = 32
-_SSIM_C1 = 0.01**2  # SSIM's stabilisers for a signal range of 1
-_SSIM_C2 = 0.03**2
 
 
 def _tiny(gray: np.ndarray) -> np.ndarray:
@@ -32,16 +30,23 @@ def _tiny(gray: np.ndarray) -> np.ndarray:
     return cv2.resize(np.asarray(gray, np.float32), size, interpolation=cv2.INTER_AREA)
 
 
-def _ssim(a: np.ndarray, b: np.ndarray) -> float:
+def ssim(a: np.ndarray, b: np.ndarray, data_range: float = 1.0, window: int = 7) -> float:
+    """Mean SSIM (Wang et al. 2004; Gaussian window, sigma 1.5) of two float images.
+
+    Gray or multichannel (then averaged over channels). Shared by cut detection, the training
+    set's scene splitter and the evaluation metrics.
+    """
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+
     def blur(x: np.ndarray) -> np.ndarray:
-        return cv2.GaussianBlur(x, (7, 7), 1.5, borderType=cv2.BORDER_REFLECT)
+        return cv2.GaussianBlur(x, (window, window), 1.5, borderType=cv2.BORDER_REFLECT)
 
     mean_a, mean_b = blur(a), blur(b)
     var_a = blur(a * a) - mean_a * mean_a
     var_b = blur(b * b) - mean_b * mean_b
     cov = blur(a * b) - mean_a * mean_b
-    numerator = (2 * mean_a * mean_b + _SSIM_C1) * (2 * cov + _SSIM_C2)
-    denominator = (mean_a * mean_a + mean_b * mean_b + _SSIM_C1) * (var_a + var_b + _SSIM_C2)
+    numerator = (2 * mean_a * mean_b + c1) * (2 * cov + c2)
+    denominator = (mean_a * mean_a + mean_b * mean_b + c1) * (var_a + var_b + c2)
     return float(np.mean(numerator / denominator))
 
 
@@ -60,7 +65,7 @@ def cut_score(gray_prev: np.ndarray, gray_now: np.ndarray) -> float:
     """
     if gray_prev.shape != gray_now.shape:
         return 1.0
-    structure = min(1.0, max(0.0, 1.0 - _ssim(_tiny(gray_prev), _tiny(gray_now))))
+    structure = min(1.0, max(0.0, 1.0 - ssim(_tiny(gray_prev), _tiny(gray_now))))
     overlap = float(np.sum(np.sqrt(_histogram(gray_prev) * _histogram(gray_now))))
     tone = float(np.sqrt(max(0.0, 1.0 - overlap)))
     return 0.5 * structure + 0.5 * tone
