@@ -232,11 +232,13 @@ def _strips(height: int, width: int):
         yield slice(top, min(height, top + rows))
 
 
-# Strips are independent, so they can run on a small process-wide pool (OpenCV and numpy release
-# the GIL); the result is the same bit for bit. Off by default: on the shared 2-core development
-# machine no speed-up could be measured (no idle core), and hosts often render several frames at
-# once already. Set STRIP_WORKERS = 2 to use it.
-STRIP_WORKERS = 1
+# Strips are independent, so they can run on a small process-wide pool (OpenCV and numpy
+# release the GIL); the result is the same bit for bit whatever the count. Off by default:
+# alone on an idle 2-core machine two workers cut 1080p L* + recombine from 114 to 71 ms, but
+# `colormotion bench` at 1080p fell from 6.1 to 5.3 fps, competing with the model's and the
+# encoder's threads (hosts also render several frames at once). COLORMOTION_COLOUR_THREADS=N
+# turns it on.
+STRIP_WORKERS = max(1, int(os.environ.get("COLORMOTION_COLOUR_THREADS", "1")))
 _POOL: ThreadPoolExecutor | None = None
 _POOL_PID = -1
 _POOL_LOCK = threading.Lock()
