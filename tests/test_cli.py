@@ -175,6 +175,7 @@ def test_progress_bar_on_stderr(capsys, tmp_path, random_model):
     assert code == EXIT_OK
     assert out == ""
     assert "2/2" in err and "frame/s" in err
+    assert "on CPUExecutionProvider" in err  # which provider runs is always said
 
 
 def test_ctrl_c_leaves_no_output(capsys, tmp_path, random_model, monkeypatch):

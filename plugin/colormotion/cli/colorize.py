@@ -185,6 +185,12 @@ def run(args: argparse.Namespace) -> int:
         )
         try:
             node, params = engine.build_node(args, hints)
+            if not args.quiet:
+                model = node.model(0, params)
+                print(
+                    f"colormotion: model {model.path.name} ({model.version}) on {model.provider}",
+                    file=sys.stderr,
+                )
             begin = time.perf_counter()
             _render(node, params, TimedSource(source), source, frames, sink, quiet=args.quiet)
             sink.commit()
