@@ -22,8 +22,8 @@ demo: setup
 	$(BIN)/colormotion colorize out/sample.mp4 out/sample_colour.mp4 --overwrite
 
 lint: setup
-	$(BIN)/ruff check plugin training tests ofx_bridge
-	$(BIN)/ruff format --check plugin training tests ofx_bridge
+	$(BIN)/ruff check plugin training tests ofx_bridge docs package.py
+	$(BIN)/ruff format --check plugin training tests ofx_bridge docs package.py
 
 test: setup lint
 	# pytest exits 5 when it collects no tests: make treats every non-zero status as failure
