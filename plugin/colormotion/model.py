@@ -311,11 +311,12 @@ class StepModel:
         flow: np.ndarray | None,
         has_prev: np.ndarray | float,
     ) -> np.ndarray:
-        """`step`'s feat alone, bit-identical to it, for steps that only carry state forward
-        (warm-up, catching up). It costs about as much as `step`: onnxruntime runs the whole
-        graph whichever outputs are fetched (measured: 14.7 vs 15.1 ms median at 256x256)."""
-        feeds = self._feeds(gray, hints, prev_feat, flow, has_prev)
-        return self._session.run(["feat"], feeds)[0]
+        """`step`'s feat alone, for steps that only carry state forward (warm-up, catching up).
+
+        It costs as much as `step`: onnxruntime runs the whole graph whichever outputs are
+        fetched (measured: 14.7 vs 15.1 ms median at 256x256).
+        """
+        return self.step(gray, hints, prev_feat, flow, has_prev)[1]
 
 
 # ---------------------------------------------------------------------------------------------

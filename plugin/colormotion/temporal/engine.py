@@ -274,7 +274,7 @@ class _Render:
     def _step(self, k: int, prev: tuple[int, np.ndarray] | None, want_ab: bool):
         """Run the model for frame k after `prev` = (frame, its state), or as a chain start.
 
-        -> (ab [2, h, w], feat [1, C, h/s, w/s]) when want_ab, else feat alone (a cheaper run).
+        -> (ab [2, h, w], feat [1, C, h/s, w/s]) when want_ab, else feat alone (cached smaller).
         """
         gray = self.gray(k)
         height, width = gray.shape
