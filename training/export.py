@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import io
 import warnings
 from pathlib import Path
@@ -12,6 +11,7 @@ import numpy as np
 import onnx
 import torch
 from colormotion import contract
+from colormotion.model import file_sha256
 from onnx.reference import ReferenceEvaluator
 
 from training.model import ColorMotionNet
@@ -173,7 +173,7 @@ def export_random_model(path: str | Path, seed: int = 0) -> Path:
 
 def write_sha256sums(model_path: Path) -> Path:
     """`sha256sum`-format SHA256SUMS next to the model, covering that one file."""
-    digest = hashlib.sha256(model_path.read_bytes()).hexdigest()
+    digest = file_sha256(model_path)
     sums = model_path.parent / "SHA256SUMS"
     sums.write_text(f"{digest}  {model_path.name}\n")
     return sums

@@ -12,7 +12,6 @@ training pairs must be true neighbours. Scenes are half-open frame ranges [start
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from pathlib import Path
 import av
 import cv2
 import numpy as np
+from colormotion.model import file_sha256
 from colormotion.temporal import cuts
 
 from training.data import DATA_ROOT, SCENES_DIR
@@ -37,14 +37,6 @@ class Thresholds:
     max_peak_fraction: float = 0.85  # share of pixels in the fullest 1/8 of the grey range
     min_chroma: float = 2.0  # mean a*b* magnitude (Lab units) below this: effectively grey
     min_scene_frames: int = 2  # shorter runs cannot make a pair
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def iter_rgb_frames(path: Path, width: int | None = None, height: int | None = None) -> Iterator[np.ndarray]:
@@ -147,7 +139,7 @@ def describe_video(video: Path, thresholds: Thresholds, manifest: Path | None = 
     small_w, small_h = analysis_size(width, height)
     analysis = analyse_frames(iter_rgb_frames(video, small_w, small_h), thresholds)
     expected = manifest_sha256(video, manifest)
-    actual = sha256_of(video)
+    actual = file_sha256(video)
     if expected is not None and expected != actual:
         raise ValueError(f"{video}: sha256 {actual} does not match the manifest's {expected}")
     return {
