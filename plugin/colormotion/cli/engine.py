@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..colour import TRANSFERS
 from ..io.errors import InputError, UsageError
+from ..model import PROVIDERS
 
-TRANSFER_CHOICES = ("srgb", "rec709", "linear")
-PROVIDER_CHOICES = ("auto", "cpu", "cuda", "tensorrt")
+TRANSFER_CHOICES = TRANSFERS
+PROVIDER_CHOICES = PROVIDERS
 DEFAULT_WINDOW = 16
 
 

@@ -7,6 +7,7 @@ import platform
 import sys
 
 from .. import __version__
+from .engine import PROVIDER_CHOICES
 
 
 def add_parser(commands) -> argparse.ArgumentParser:
@@ -16,7 +17,7 @@ def add_parser(commands) -> argparse.ArgumentParser:
         description="Show the model, providers and versions.",
     )
     parser.add_argument("--model", metavar="PATH", help="ONNX step model (default: the bundled model)")
-    parser.add_argument("--provider", choices=("auto", "cpu", "cuda", "tensorrt"), default="auto")
+    parser.add_argument("--provider", choices=PROVIDER_CHOICES, default="auto")
     return parser
 
 
