@@ -89,6 +89,14 @@ VAL_PHOTOS_SAMPLED = (
     "stills/utkface/61_0_2_20170116183826361.jpg.chip.jpg",
 )
 
+# Shared clips that are DAVIS 2017 validation or test-dev sequences: kept for checks outside this
+# repo, so never trained on nor evaluated here (round 1's model did train on them).
+EXCLUDED_CLIPS = (
+    "videos/deep-video-prior_bike-packing.mp4",  # DAVIS 2017 val "bike-packing"
+    "videos/Cutie_judo.mp4",  # DAVIS 2017 val "judo"
+    "videos/Video-Depth-Anything_davis_rollercoaster.mp4",  # DAVIS 2017 test-dev "rollercoaster"
+)
+
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
@@ -115,6 +123,11 @@ def train_photos(data_root: Path) -> list[str]:
 def is_val_clip(source_name: str) -> bool:
     """`source_name` is a clip file name as in the scene metadata (e.g. ``DaSiamRPN_bag.mp4``)."""
     return f"videos/{source_name}" in VAL_CLIPS
+
+
+def is_excluded_clip(source_name: str) -> bool:
+    """A clip that may not be used at all (see EXCLUDED_CLIPS)."""
+    return f"videos/{source_name}" in EXCLUDED_CLIPS
 
 
 def _draw_val_photos(data_root: Path) -> list[str]:

@@ -1,0 +1,226 @@
+"""ColorMotionNet v2: colour that follows references and hints, split into the graphs the engine
+runs separately (contract 2). Replaces `training/model.py` once the engine runs contract 2.
+
+    encode(gray)                    once per frame: L* only, so hint edits never re-run it
+        MobileNetV2 (pretrained, to stride 16) -> s2, s4 skips; current features (stride 8);
+        key (stride 16) for the correspondence to references
+    reference(gray_r, guide_r)      once per reference: its key and its colour pooled to stride 16
+    blend(current, prev, flow)      the paper's state: previous features warped by flow, mixed
+                                    with the current ones by a small mask net
+    decode(feat, skips, guide, key, reference key/colour)       only for frames that are output
+        attention from the frame's key to the reference's key fetches reference colour where
+        flow could not (new objects, large motion, occlusions); the colour guide (reference
+        carried by flow, persisted hints, this frame's hints: colormotion.temporal.propagate)
+        enters at strides 8, 4 and 2, so a point hint spreads over its region (Zhang et al. 2017)
+        stride 4: logits over quantised a*b* bins -> annealed mean (Zhang et al. 2016), vivid
+        stride 2: + regression residual, then a learned gate towards the guide's own colour,
+        so a hinted pixel or a well-matched reference pixel keeps exactly its colour
+
+Tensors: gray L*/100 [N,1,H,W]; guides [N,3,H,W] = a*/110, b*/110, confidence; ab a*b*/110.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from training.mobilenet_tflite import MobileNetV2, load_tflite_mobilenet_v2
+from training.model import CH_S2, CH_S4, CH_S8, CH_S16, TAP_S2, TAP_S4, TAP_S8, TAP_S16, warp
+
+AB_BIN_SIZE = 10.0  # a*b* units, as Zhang et al. 2016
+ANNEAL_TEMPERATURE = 0.38  # Zhang et al. 2016's annealed-mean temperature
+
+
+def gamut_ab_bins(bin_size: float = AB_BIN_SIZE) -> np.ndarray:
+    """Centres [Q, 2] (a*b*/110) of the a*b* grid cells that some sRGB colour falls into."""
+    from colormotion import colour
+
+    edges = np.arange(-110.0, 110.0 + 1e-6, bin_size)
+    centres = (edges[:-1] + edges[1:]) / 2
+    a, b = np.meshgrid(centres, centres, indexing="ij")
+    lightness = np.arange(2.0, 99.0, 2.0)
+    # Sample each cell densely: a cell is in gamut if any point in it is, at any L*.
+    offsets = np.linspace(-bin_size / 2, bin_size / 2, 5)
+    keep = np.zeros(a.shape, bool)
+    for da in offsets:
+        for db in offsets:
+            lab = np.stack(np.broadcast_arrays(lightness[:, None, None], (a + da)[None], (b + db)[None]), -1)
+            linear = colour.lab_to_linear(lab.astype(np.float32))
+            keep |= np.all((linear >= 0) & (linear <= 1), axis=-1).any(axis=0)
+    return (np.stack([a[keep], b[keep]], axis=-1) / 110.0).astype(np.float32)
+
+
+def conv_relu(in_ch: int, out_ch: int, kernel: int = 3, dilation: int = 1) -> nn.Sequential:
+    pad = dilation * (kernel // 2)
+    return nn.Sequential(
+        nn.Conv2d(in_ch, out_ch, kernel, padding=pad, dilation=dilation), nn.ReLU(inplace=True)
+    )
+
+
+def separable_conv_relu(in_ch: int, out_ch: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(in_ch, in_ch, 3, padding=1, groups=in_ch),
+        nn.Conv2d(in_ch, out_ch, 1),
+        nn.ReLU(inplace=True),
+    )
+
+
+def upsample2(x: torch.Tensor) -> torch.Tensor:
+    return F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
+
+
+def premultiplied(guide: torch.Tensor) -> torch.Tensor:
+    """(a, b, c) -> (a c, b c, c): averages of this stay meaningful when pooled."""
+    confidence = guide[:, 2:3]
+    return torch.cat((guide[:, :2] * confidence, confidence), dim=1)
+
+
+def pooled(premult: torch.Tensor, factor: int) -> torch.Tensor:
+    return F.avg_pool2d(premult, factor) if factor > 1 else premult
+
+
+def unpremultiplied(premult: torch.Tensor) -> torch.Tensor:
+    """(a c, b c, c) -> (a, b): the colour where c > 0, grey elsewhere."""
+    confidence = premult[:, 2:3]
+    return premult[:, :2] / confidence.clamp(min=1e-4) * (confidence > 1e-4).to(premult.dtype)
+
+
+class LightnessEncoder(nn.Module):
+    """MobileNetV2 blocks up to stride 16 on L* alone (replicated to the 3 pretrained inputs)."""
+
+    def __init__(self, backbone: MobileNetV2):
+        super().__init__()
+        self.stem = backbone.stem
+        self.blocks = nn.ModuleList(backbone.blocks[: TAP_S16 + 1])
+
+    def forward(self, gray: torch.Tensor) -> list[torch.Tensor]:
+        x = self.stem((gray * 2.0 - 1.0).expand(-1, 3, -1, -1))
+        taps = []
+        for i, block in enumerate(self.blocks):
+            x = block(x)
+            if i in (TAP_S2, TAP_S4, TAP_S8, TAP_S16):
+                taps.append(x)
+        return taps
+
+
+class MaskNet(nn.Module):
+    def __init__(self, channels: int):
+        super().__init__()
+        self.body = nn.Sequential(conv_relu(2 * channels, 16), conv_relu(16, 24), nn.Conv2d(24, 1, 1))
+
+    def forward(self, warped: torch.Tensor, current: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.body(torch.cat((warped, current), dim=1)))
+
+
+class Residual(nn.Module):
+    def __init__(self, channels: int, dilation: int):
+        super().__init__()
+        self.conv = conv_relu(channels, channels, dilation=dilation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv(x)
+
+
+class ColorMotionNet2(nn.Module):
+    FEATURE_STRIDE = 8
+    FEATURE_CHANNELS = 64
+    KEY_STRIDE = 16
+    KEY_CHANNELS = 32
+
+    def __init__(self, backbone: MobileNetV2 | None = None, widths: tuple[int, int, int] = (64, 48, 24)):
+        super().__init__()
+        c, k = self.FEATURE_CHANNELS, self.KEY_CHANNELS
+        d8, d4, d2 = widths
+        self.encoder = LightnessEncoder(backbone if backbone is not None else MobileNetV2())
+        self.fuse = nn.Sequential(conv_relu(CH_S16 + CH_S8, c, 1), conv_relu(c, c))
+        self.to_key = nn.Conv2d(CH_S16, k, 1)
+        # Sharpness of the attention over cosine similarities, learned (log scale).
+        self.log_sharpness = nn.Parameter(torch.tensor(np.log(10.0), dtype=torch.float32))
+        self.mask_net = MaskNet(c)
+        self.at8 = nn.Sequential(conv_relu(c + 3 + 3, d8), Residual(d8, 2), Residual(d8, 4), Residual(d8, 1))
+        self.at4 = separable_conv_relu(d8 + CH_S4 + 3, d4)
+        self.register_buffer("ab_bins", torch.from_numpy(gamut_ab_bins()))  # [Q, 2]
+        self.to_logits = nn.Conv2d(d4, self.ab_bins.shape[0], 1)
+        self.at2 = separable_conv_relu(d4 + CH_S2 + 3, d2)
+        self.to_residual = nn.Conv2d(d2, 2, 3, padding=1)
+        self.to_gate = nn.Conv2d(d2 + 3, 1, 3, padding=1)
+        nn.init.zeros_(self.to_residual.weight)
+        nn.init.zeros_(self.to_residual.bias)
+        nn.init.zeros_(self.to_gate.weight)
+        nn.init.constant_(self.to_gate.bias, -2.0)  # start trusting the guide only a little
+
+    @classmethod
+    def from_tflite(cls, path: str | Path, **kwargs) -> ColorMotionNet2:
+        return cls(load_tflite_mobilenet_v2(path), **kwargs)
+
+    # ------------------------------------------------------------ the contract-2 graphs
+
+    def encode(self, gray: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """gray -> (current [N,C,H/8,W/8], key [N,K,H/16,W/16], s4 skip, s2 skip)."""
+        s2, s4, s8, s16 = self.encoder(gray)
+        current = self.fuse(torch.cat((upsample2(s16), s8), dim=1))
+        return current, self.key(s16), s4, s2
+
+    def key(self, s16: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.to_key(s16), dim=1)
+
+    def reference(self, gray: torch.Tensor, guide: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """A reference (its L* and its guide) -> (key [N,K,h,w], colour [N,3,h,w] premultiplied)."""
+        s16 = self.encoder(gray)[3]
+        return self.key(s16), pooled(premultiplied(guide), self.KEY_STRIDE)
+
+    def blend(
+        self, current: torch.Tensor, prev_feat: torch.Tensor, flow: torch.Tensor, has_prev: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        warped = warp(prev_feat, flow)
+        mask = self.mask_net(warped, current) * has_prev
+        return mask * warped + (1.0 - mask) * current, mask
+
+    def attend(self, key: torch.Tensor, ref_key: torch.Tensor, ref_colour: torch.Tensor) -> torch.Tensor:
+        """Reference colour [N,3,h,w] (premultiplied) fetched for each position of `key`."""
+        n, k, h, w = key.shape
+        query = key.reshape(n, k, h * w).transpose(1, 2)  # [N, P, K]
+        keys = ref_key.reshape(n, k, -1)  # [N, K, R]
+        weights = torch.softmax(torch.bmm(query, keys) * self.log_sharpness.exp(), dim=-1)  # [N, P, R]
+        values = ref_colour.reshape(n, 3, -1).transpose(1, 2)  # [N, R, 3]
+        return torch.bmm(weights, values).transpose(1, 2).reshape(n, 3, h, w)
+
+    def decode(
+        self,
+        feat: torch.Tensor,
+        s4: torch.Tensor,
+        s2: torch.Tensor,
+        key: torch.Tensor,
+        guide: torch.Tensor,
+        ref_key: torch.Tensor,
+        ref_colour: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """-> (ab [N,2,H,W], logits [N,Q,H/4,W/4] over `ab_bins`)."""
+        guide_p = premultiplied(guide)
+        attended = upsample2(self.attend(key, ref_key, ref_colour))
+        x = self.at8(torch.cat((feat, pooled(guide_p, 8), attended), dim=1))
+        x = self.at4(torch.cat((upsample2(x), s4, pooled(guide_p, 4)), dim=1))
+        logits = self.to_logits(x)
+        probabilities = torch.softmax(logits / ANNEAL_TEMPERATURE, dim=1)
+        ab4 = torch.einsum("nqhw,qc->nchw", probabilities, self.ab_bins)
+        guide2 = pooled(guide_p, 2)
+        x = self.at2(torch.cat((upsample2(x), s2, guide2), dim=1))
+        ab2 = upsample2(ab4) + self.to_residual(x)
+        gate = torch.sigmoid(self.to_gate(torch.cat((x, guide2), dim=1))) * (guide2[:, 2:3] > 0).to(x.dtype)
+        ab2 = gate * unpremultiplied(guide2) + (1.0 - gate) * ab2
+        return upsample2(ab2).clamp(-1.0, 1.0), logits
+
+    # ------------------------------------------------------------ helpers for training
+
+    def zero_state(self, current: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """prev_feat, flow and has_prev for a chain's first frame."""
+        n, _, h, w = current.shape
+        zeros = current.new_zeros
+        return zeros(current.shape), zeros(n, 2, h, w), zeros(n, 1, 1, 1)
+
+    def spec(self) -> dict:
+        return {"widths": (self.at8[0][0].out_channels, self.at4[1].out_channels, self.at2[1].out_channels)}

@@ -1,0 +1,343 @@
+"""Train ColorMotionNet2 (references, persistent hints, vivid colour) on guided samples.
+
+    python -m training.train_v2 --name v2 --max-minutes 600
+
+Each sample (training.data.sequences) runs what the engine runs for frames t and t+1 of a shot
+with a reference r: encode all three frames in one batch, the reference's key and colour, then
+decode t from its own features (a chain start) and t+1 from the state blended with t's.
+
+Loss, per frame: Zhang et al. 2016's class-rebalanced cross-entropy over quantised a*b* at
+stride 4 (soft-encoded targets), which keeps colour vivid, plus a smooth-L1 on the final a*b*,
+which keeps PSNR and makes hinted pixels keep their colour. Runs stop and resume from
+<runs>/<name>/last.pt with the same data order; <runs> defaults to ../colormotion-runs,
+outside the repository.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from torch.utils.data import DataLoader  # noqa: E402
+
+from training.model_v2 import ColorMotionNet2, pooled, premultiplied  # noqa: E402
+from training.train import RunLog, epoch_loader, lr_factor, seed_everything  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TFLITE = REPO_ROOT.parent / "shared" / "data" / "weights" / "mobilenet_v2_1.0_224_quant.tflite"
+DEFAULT_RUNS = Path(os.environ.get("COLORMOTION_RUNS", REPO_ROOT.parent / "colormotion-runs"))
+
+
+@dataclass
+class TrainConfig:
+    name: str = "v2"
+    runs_dir: str = str(DEFAULT_RUNS)
+    seed: int = 0
+    crop: int = 128
+    batch_size: int = 12
+    samples_per_epoch: int = 24000
+    val_samples: int = 192
+    still_fraction: float = 0.4
+    workers: int = 1
+    max_steps: int = 40000
+    max_minutes: float = 600.0
+    lr: float = 1e-3
+    encoder_lr_scale: float = 0.3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 200
+    grad_clip: float = 1.0
+    ce_weight: float = 0.1  # weights of the two loss terms (CE ~ 3-5 nats, L1 ~ 0.05 in a*b*/110)
+    l1_weight: float = 10.0
+    soft_sigma: float = 5.0 / 110.0  # Zhang et al. 2016: soft-encode over 5 nearest bins, sigma 5
+    rebalance_lambda: float = 0.5
+    threads: int = 2
+    log_every: int = 20
+    val_every: int = 500
+    checkpoint_every: int = 100
+    init_from: str = ""
+    notes: dict = field(default_factory=dict)
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.runs_dir) / self.name
+
+
+# ---------------------------------------------------------------- class rebalancing
+
+
+def bin_prior(dataset, bins: torch.Tensor, samples: int = 600, sigma: float = 5.0 / 110.0) -> torch.Tensor:
+    """Empirical a*b* bin distribution of the training data, Gaussian-smoothed (Zhang et al. 2016)."""
+    counts = torch.zeros(bins.shape[0], dtype=torch.float64)
+    rng = np.random.default_rng(12345)
+    for index in rng.choice(len(dataset), size=min(samples, len(dataset)), replace=False):
+        ab = dataset[int(index)]["ab"][:, :, ::4, ::4].permute(0, 2, 3, 1).reshape(-1, 2)
+        nearest = torch.cdist(ab, bins).argmin(dim=1)
+        counts += torch.bincount(nearest, minlength=bins.shape[0]).double()
+    prior = counts / counts.sum()
+    kernel = torch.exp(-(torch.cdist(bins.double(), bins.double()) ** 2) / (2 * sigma**2))
+    smoothed = kernel @ prior
+    return (smoothed / smoothed.sum()).float()
+
+
+def rebalance_weights(prior: torch.Tensor, lam: float) -> torch.Tensor:
+    weights = 1.0 / ((1.0 - lam) * prior + lam / prior.numel())
+    return weights / (prior * weights).sum()  # E_prior[w] = 1
+
+
+# ---------------------------------------------------------------- forward and loss
+
+
+def run_sample(model: ColorMotionNet2, batch: dict[str, torch.Tensor]):
+    """The engine's computation for frames t, t+1 -> [(ab, logits) of t, (ab, logits) of t+1]."""
+    gray, guide = batch["gray"], batch["guide"]
+    n = gray.shape[0]
+    current, key, s4, s2 = model.encode(torch.cat((gray[:, 0], gray[:, 1], batch["ref_gray"]), dim=0))
+    ref_key = key[2 * n :]
+    ref_colour = pooled(premultiplied(batch["ref_guide"]), model.KEY_STRIDE)  # = model.reference's
+    prev_feat, zero_flow, no_prev = model.zero_state(current[:n])
+    outputs = []
+    for i, flow, has_prev in ((0, zero_flow, no_prev), (1, batch["flow"], torch.ones_like(no_prev))):
+        frame = slice(i * n, (i + 1) * n)
+        feat, _ = model.blend(current[frame], prev_feat, flow, has_prev)
+        outputs.append(model.decode(feat, s4[frame], s2[frame], key[frame], guide[:, i], ref_key, ref_colour))
+        prev_feat = feat
+    return outputs
+
+
+def soft_targets(ab: torch.Tensor, bins: torch.Tensor, sigma: float, k: int = 5):
+    """True a*b* [N,2,H,W] (already at the logits' size) -> soft labels [N,Q,H,W], nearest bin."""
+    n, _, h, w = ab.shape
+    points = ab.permute(0, 2, 3, 1).reshape(-1, 2)
+    distances = torch.cdist(points, bins)  # [P, Q]
+    near_d, near_i = distances.topk(k, dim=1, largest=False)
+    weights = torch.softmax(-(near_d**2) / (2 * sigma**2), dim=1)
+    labels = torch.zeros_like(distances).scatter_(1, near_i, weights)
+    return labels.reshape(n, h, w, -1).permute(0, 3, 1, 2), near_i[:, 0].reshape(n, h, w)
+
+
+def losses_of(model: ColorMotionNet2, batch, class_weights: torch.Tensor, config: TrainConfig) -> dict:
+    outputs = run_sample(model, batch)
+    losses = {"ce": 0.0, "l1": 0.0}
+    for i, (ab, logits) in enumerate(outputs):
+        truth = batch["ab"][:, i]
+        labels, nearest = soft_targets(F.avg_pool2d(truth, 4), model.ab_bins, config.soft_sigma)
+        per_pixel = -(labels * F.log_softmax(logits, dim=1)).sum(dim=1)
+        losses["ce"] = losses["ce"] + (per_pixel * class_weights[nearest]).mean()
+        losses["l1"] = losses["l1"] + F.smooth_l1_loss(ab, truth, beta=0.02)
+    losses["total"] = config.ce_weight * losses["ce"] + config.l1_weight * losses["l1"]
+    return losses
+
+
+@torch.no_grad()
+def validate(model: ColorMotionNet2, val_set, config: TrainConfig) -> dict[str, float]:
+    """Mean squared a*b* error (in a*b*/110 units) of t+1, by what guided it."""
+    model.eval()
+    loader = DataLoader(val_set, batch_size=config.batch_size, num_workers=config.workers)
+    sums: dict[str, list[float]] = {}
+    for batch in loader:
+        (_, _), (ab, _) = run_sample(model, batch)
+        error = ((ab - batch["ab"][:, 1]) ** 2).mean(dim=(1, 2, 3))
+        grey = (batch["ab"][:, 1] ** 2).mean(dim=(1, 2, 3))
+        groups = {
+            "auto": (batch["has_reference"] == 0) & (batch["hinted"] == 0),
+            "reference": batch["has_reference"] == 1,
+            "hinted": batch["hinted"] == 1,
+            "all": torch.ones_like(batch["hinted"], dtype=torch.bool),
+        }
+        for name, chosen in groups.items():
+            sums.setdefault(f"val_mse_{name}", []).extend(error[chosen].tolist())
+            sums.setdefault(f"val_grey_{name}", []).extend(grey[chosen].tolist())
+    model.train()
+    return {key: float(np.mean(values)) if values else float("nan") for key, values in sums.items()}
+
+
+# ---------------------------------------------------------------- model and checkpoints
+
+
+def build_model(config: TrainConfig) -> ColorMotionNet2:
+    if config.init_from:
+        return load_checkpoint_model(config.init_from).train()
+    if not TFLITE.is_file():
+        raise FileNotFoundError(f"pretrained MobileNetV2 weights not found at {TFLITE}")
+    return ColorMotionNet2.from_tflite(TFLITE)
+
+
+def load_checkpoint_model(path: str | Path) -> ColorMotionNet2:
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    model = ColorMotionNet2(**state.get("model_spec", {}))
+    model.load_state_dict(state["model"])
+    return model.eval()
+
+
+def build_optimizer(model: ColorMotionNet2, config: TrainConfig) -> torch.optim.Optimizer:
+    encoder = list(model.encoder.parameters())
+    encoder_ids = {id(p) for p in encoder}
+    rest = [p for p in model.parameters() if id(p) not in encoder_ids]
+    scaled = config.lr * config.encoder_lr_scale
+    return torch.optim.AdamW(
+        [
+            {"params": encoder, "lr": scaled, "base_lr": scaled},
+            {"params": rest, "lr": config.lr, "base_lr": config.lr},
+        ],
+        weight_decay=config.weight_decay,
+    )
+
+
+def save_checkpoint(path: Path, model, optimizer, class_weights, progress: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "model_spec": model.spec(),
+            "optimizer": optimizer.state_dict() if optimizer is not None else None,
+            "class_weights": class_weights,
+            **progress,
+        },
+        tmp,
+    )
+    tmp.replace(path)
+
+
+# ---------------------------------------------------------------- loop
+
+
+def train(config: TrainConfig) -> Path:
+    from training.data.sequences import build_datasets, describe
+
+    torch.set_num_threads(config.threads)
+    seed_everything(config.seed)
+    run_dir = config.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log = RunLog(run_dir / "log.jsonl")
+    (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=1))
+
+    train_set, val_set = build_datasets(
+        crop=config.crop,
+        seed=config.seed,
+        samples_per_epoch=config.samples_per_epoch,
+        val_samples=config.val_samples,
+        still_fraction=config.still_fraction,
+    )
+    model = build_model(config).train()
+    optimizer = build_optimizer(model, config)
+    progress = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "elapsed_s": 0.0}
+    last = run_dir / "last.pt"
+    if last.is_file():
+        state = torch.load(last, map_location="cpu", weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        class_weights = state["class_weights"]
+        progress = {key: state[key] for key in progress}
+        print(f"resumed {last} at step {progress['step']}", file=sys.stderr)
+    else:
+        prior = bin_prior(train_set, model.ab_bins, sigma=config.soft_sigma)
+        class_weights = rebalance_weights(prior, config.rebalance_lambda)
+        if not config.init_from:
+            with torch.no_grad():  # start from the data's colour prior instead of a uniform guess
+                model.to_logits.bias.copy_(prior.clamp(min=1e-6).log())
+    log.write(
+        {
+            "event": "start",
+            "step": progress["step"],
+            "params": sum(p.numel() for p in model.parameters()),
+            "data": {"train": describe(train_set), "val": describe(val_set)},
+            "config": dataclasses.asdict(config),
+        }
+    )
+    started, elapsed_before = time.perf_counter(), progress["elapsed_s"]
+    step, epoch, batch_in_epoch = progress["step"], progress["epoch"], progress["batch_in_epoch"]
+
+    def elapsed() -> float:
+        return elapsed_before + time.perf_counter() - started
+
+    def checkpoint(path: Path = last, with_optimizer: bool = True) -> None:
+        save_checkpoint(
+            path,
+            model,
+            optimizer if with_optimizer else None,
+            class_weights,
+            {"step": step, "epoch": epoch, "batch_in_epoch": batch_in_epoch, "elapsed_s": elapsed()},
+        )
+
+    window: dict[str, float] = {}
+    window_start = time.perf_counter()
+    done = False
+    while not done:
+        for batch in epoch_loader(train_set, config, epoch, batch_in_epoch):
+            for group in optimizer.param_groups:
+                group["lr"] = group["base_lr"] * lr_factor(step, elapsed(), config)
+            losses = losses_of(model, batch, class_weights, config)
+            optimizer.zero_grad(set_to_none=True)
+            losses["total"].backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+            step += 1
+            batch_in_epoch += 1
+            for key, value in losses.items():
+                window[key] = window.get(key, 0.0) + float(value.detach())
+            if step % config.log_every == 0:
+                seconds = time.perf_counter() - window_start
+                means = {key: value / config.log_every for key, value in window.items()}
+                samples_per_s = config.log_every * config.batch_size / seconds
+                log.write(
+                    {
+                        "event": "train",
+                        "step": step,
+                        "epoch": epoch,
+                        "elapsed_s": elapsed(),
+                        "lr": optimizer.param_groups[1]["lr"],
+                        "samples_per_s": samples_per_s,
+                        **means,
+                    }
+                )
+                print(
+                    f"step {step:6d}  loss {means['total']:.4f} (ce {means['ce']:.3f} l1 {means['l1']:.4f})"
+                    f"  {samples_per_s:.1f} samples/s  {elapsed() / 60:.1f} min",
+                    flush=True,
+                )
+                window, window_start = {}, time.perf_counter()
+            if step % config.checkpoint_every == 0:
+                checkpoint()
+            if step % config.val_every == 0:
+                log.write(
+                    {"event": "val", "step": step, "elapsed_s": elapsed(), **validate(model, val_set, config)}
+                )
+                checkpoint(run_dir / f"step{step:06d}.pt", with_optimizer=False)
+            if step >= config.max_steps or elapsed() >= config.max_minutes * 60:
+                done = True
+                break
+        else:
+            epoch, batch_in_epoch = epoch + 1, 0
+
+    checkpoint()
+    log.write({"event": "end", "step": step, "elapsed_s": elapsed(), **validate(model, val_set, config)})
+    final = run_dir / "final.pt"
+    checkpoint(final, with_optimizer=False)
+    print(f"done: step {step}, {elapsed() / 60:.1f} min", flush=True)
+    return final
+
+
+def parse_args(argv: list[str] | None = None) -> TrainConfig:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    for f in dataclasses.fields(TrainConfig):
+        if f.type in ("int", "float", "str"):
+            parser.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
+    return TrainConfig(**vars(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    train(parse_args())
