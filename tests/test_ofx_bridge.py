@@ -112,6 +112,19 @@ def test_constants_follow_the_specification():
     assert ffi.sizeof("OfxImageEffectSuiteV1") == 13 * ffi.sizeof("void *")
 
 
+def test_build_refuses_an_environment_the_bundle_cannot_run_in(tmp_path, monkeypatch):
+    from colormotion.io.errors import UsageError
+
+    monkeypatch.setattr(
+        ofx_cli,
+        "RUNTIME_MODULES",
+        (*ofx_cli.RUNTIME_MODULES, ("colormotion_no_such_module", "pip install x")),
+    )
+    with pytest.raises(UsageError, match="colormotion_no_such_module \\(pip install x\\)"):
+        ofx_cli.build_bundle(tmp_path / "build")
+    assert not (tmp_path / "build" / ofx_cli.BUNDLE_NAME).exists()
+
+
 @needs_gcc
 def test_build_writes_a_complete_bundle(tmp_path):
     bundle = ofx_cli.build_bundle(tmp_path / "build")
@@ -123,7 +136,12 @@ def test_build_writes_a_complete_bundle(tmp_path):
     assert config["version"] == f"{sys.version_info.major}.{sys.version_info.minor}"
     assert Path(config["executable"]).exists()
     assert (resources / "python" / "colormotion_ofx" / "entry.py").is_file()
-    assert (resources / "include" / "ofx_min.h").is_file()
+    declarations = json.loads((resources / "ofx_declarations.json").read_text())
+    assert (
+        declarations["constants"]["kOfxImageEffectPropSupportsMultipleClipDepths"]
+        == "OfxImageEffectPropMultipleClipDepths"
+    )
+    assert (resources / "OpenFX-LICENSE.md").is_file()
     icon = (resources / "org.colormotion.Colorize.png").read_bytes()
     assert icon.startswith(b"\x89PNG\r\n\x1a\n") and b"IEND" in icon
     readelf = shutil.which("readelf")

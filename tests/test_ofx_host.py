@@ -95,6 +95,15 @@ def assert_survived(run: harness.HostRun) -> None:
 # -- discovery and description ----------------------------------------------------------------
 
 
+def test_the_test_host_knows_only_the_official_property_names(tmp_path):
+    header = harness.known_properties_header(tmp_path).read_text()
+    assert '"OfxImageEffectPropMultipleClipDepths"' in header
+    assert '"OfxImageEffectPluginRenderThreadSafety"' in header
+    # the strings round 1's hand-written header used, which strict hosts refuse
+    assert '"OfxImageEffectPropSupportsMultipleClipDepths"' not in header
+    assert '"OfxImageEffectPropProjectPixelAspectRatio"' not in header
+
+
 def test_discovery_and_load_do_not_start_python(host_binary, plugin, tmp_path):
     run = harness.run_host(host_binary, plugin, tmp_path, extra=["stop_after load"])
     assert_survived(run)
@@ -108,7 +117,11 @@ def test_describe_declares_contexts_depths_threading_and_every_node_parameter(ho
     assert_survived(run)
     assert run.statuses("OfxActionDescribe") == [0]
     assert run.statuses("OfxImageEffectActionDescribeInContext") == [0]
+    assert not [line for line in run.lines if line.startswith("UNKNOWN_PROPERTY")]
     effect = run.props("EFFECTPROP", "descriptor")
+    # the names strict hosts check (round 1 had the first two swapped and the third misspelt)
+    assert effect["OfxImageEffectPropMultipleClipDepths"] == ["0"]
+    assert effect["OfxImageEffectPropSupportsMultipleClipPARs"] == ["0"]
     assert effect["OfxImageEffectPropSupportedContexts"] == [
         "OfxImageEffectContextFilter",
         "OfxImageEffectContextGeneral",

@@ -29,7 +29,10 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "ofx_min.h"
+#include "ofxCore.h"
+#include "ofxImageEffect.h"
+#include "ofxMessage.h"
+#include "ofxProperty.h"
 
 #define EXPORT __attribute__((visibility("default")))
 

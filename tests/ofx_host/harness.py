@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,11 +19,35 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 HOST_SOURCE = HERE / "host.c"
-OFX_INCLUDE = REPO / "ofx_bridge" / "include"
+OFX_INCLUDE = REPO / "ofx_bridge" / "openfx" / "include"
+sys.path.insert(0, str(REPO / "ofx_bridge" / "python"))
+from colormotion_ofx.ofx_api import CLIP_FRAME_RANGE_PREFIX, CLIP_ROI_PREFIX, generate_declarations  # noqa: E402
 
 
 def compiler() -> str | None:
     return shutil.which(os.environ.get("CC", "gcc"))
+
+
+def known_properties_header(out_dir: Path) -> Path:
+    """A C header listing every name the official OpenFX headers define.
+
+    The host refuses any other property name with kOfxStatErrUnknown, as strict hosts (the
+    OpenFX HostSupport library, Natron, Nuke, Resolve) do; MLT accepts anything and hides such
+    bugs. (Property macros are not all named *Prop*, e.g. kOfxImageEffectPluginRenderThreadSafety,
+    so every string the headers define counts: a misspelt or swapped name is none of them.)
+    """
+    constants = generate_declarations(OFX_INCLUDE)["constants"]
+    names = sorted({value for value in constants.values() if isinstance(value, str)})
+    prefixes = [CLIP_ROI_PREFIX.decode(), CLIP_FRAME_RANGE_PREFIX.decode()]
+    lines = ["static const char *const KNOWN_PROPERTIES[] = {"]
+    lines += [f'  "{name}",' for name in names] + [
+        "  0};",
+        "static const char *const KNOWN_PROPERTY_PREFIXES[] = {",
+    ]
+    lines += [f'  "{prefix}",' for prefix in prefixes] + ["  0};"]
+    header = out_dir / "known_properties.h"
+    header.write_text("\n".join(lines) + "\n")
+    return header
 
 
 def compile_host(out_dir: Path) -> Path:
@@ -34,6 +59,8 @@ def compile_host(out_dir: Path) -> Path:
         "-Wall",
         "-Wno-format-truncation",
         f"-I{OFX_INCLUDE}",
+        "-include",
+        str(known_properties_header(out_dir)),
         str(HOST_SOURCE),
         "-o",
         str(binary),

@@ -47,7 +47,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "ofx_min.h"
+#include "ofxCore.h"
+#include "ofxImageEffect.h"
+#include "ofxMemory.h"
+#include "ofxMessage.h"
+#include "ofxMultiThread.h"
+#include "ofxParam.h"
+#include "ofxProperty.h"
+#include "ofxGPURender.h"
 
 #define MAXDIM 64
 #define MAXPARAMS 128
@@ -116,8 +123,22 @@ static void free_props(PropSet *set) {
   memset(set, 0, sizeof *set);
 }
 
+/* Strict hosts refuse property names the specification does not define (KNOWN_PROPERTIES is
+ * generated from the official headers by the test harness). */
+static int is_known_property(const char *name) {
+  for (int i = 0; KNOWN_PROPERTIES[i]; i++)
+    if (strcmp(KNOWN_PROPERTIES[i], name) == 0) return 1;
+  for (int i = 0; KNOWN_PROPERTY_PREFIXES[i]; i++)
+    if (strncmp(KNOWN_PROPERTY_PREFIXES[i], name, strlen(KNOWN_PROPERTY_PREFIXES[i])) == 0) return 1;
+  return 0;
+}
+
 static OfxStatus prop_set(OfxPropertySetHandle handle, const char *name, int index, int type, const void *value) {
   if (!handle || !name || index < 0 || index >= MAXDIM) return kOfxStatErrBadIndex;
+  if (!is_known_property(name)) {
+    say("UNKNOWN_PROPERTY %s", name);
+    return kOfxStatErrUnknown;
+  }
   pthread_mutex_lock(&g_props_mutex);
   Prop *prop = make_prop((PropSet *)handle, name, type);
   prop->type = type;

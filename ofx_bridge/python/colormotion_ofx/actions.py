@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from . import describe, images
 from .adapters import ClipFrames, HostParams, read_pixels
 from .host import Host
-from .ofx_api import OFX, OfxError
+from .ofx_api import CLIP_FRAME_RANGE_PREFIX, CLIP_ROI_PREFIX, OFX, OfxError
 
 log = logging.getLogger("colormotion.ofx")
 
@@ -103,7 +103,7 @@ class ColorizeEffect:
             rod = self.host.clip_rod(clip, time)
         except OfxError:  # a host without clip RoDs: keep its default region
             return OFX.kOfxStatReplyDefault
-        self.host.property_set(out_args).set_doubles(OFX.kOfxImageClipPropRoIPrefix + SOURCE, rod)
+        self.host.property_set(out_args).set_doubles(CLIP_ROI_PREFIX + SOURCE, rod)
         return OFX.kOfxStatOK
 
     def instance_changed(self, effect, in_args, out_args) -> int:
@@ -143,7 +143,7 @@ class ColorizeEffect:
             window += window % 2  # the node rounds odd windows up
             start = chain.nominal_start(t, first, window)
         self.host.property_set(out_args).set_doubles(
-            OFX.kOfxImageClipPropFrameRangePrefix + SOURCE, (float(start), float(t))
+            CLIP_FRAME_RANGE_PREFIX + SOURCE, (float(start), float(t))
         )
         return OFX.kOfxStatOK
 

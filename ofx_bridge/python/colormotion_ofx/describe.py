@@ -43,6 +43,7 @@ def describe(host: Host, effect) -> None:
     props.set_int(OFX.kOfxImageEffectPropSupportsTiles, 0)
     props.set_int(OFX.kOfxImageEffectPropTemporalClipAccess, 1)
     props.set_int(OFX.kOfxImageEffectPropSupportsMultipleClipDepths, 0)
+    props.set_int(OFX.kOfxImageEffectPropSupportsMultipleClipPARs, 0)
     # the engine is thread-safe and keeps model and states per process
     props.set_string(OFX.kOfxImageEffectPluginRenderThreadSafety, OFX.kOfxImageEffectRenderFullySafe)
     _optional(props.set_int, OFX.kOfxImageEffectInstancePropSequentialRender, SEQUENTIAL_RENDER_PREFERRED)

@@ -3,13 +3,15 @@
 The bundle is ``ColorMotion.ofx.bundle/Contents/Linux-x86-64/ColorMotion.ofx`` (the C loader from
 ofx_bridge/src, compiled here with the C compiler against this Python's headers, with no link to
 libpython) plus ``Contents/Resources/``: ``colormotion_ofx.json`` (the Python environment the
-bundle was built against), the bridge's Python package and ``ofx_min.h``, and an icon.
+bundle was built against), the bridge's Python package, ``ofx_declarations.json`` (the official
+OpenFX headers of ofx_bridge/openfx expanded for cffi, so hosts need no compiler) and an icon.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -126,6 +128,43 @@ def python_environment() -> dict:
     }
 
 
+# What the bridge imports inside a host, and the install that provides each.
+RUNTIME_MODULES = (
+    ("numpy", "pip install colormotion"),
+    ("cffi", "pip install colormotion"),
+    ("cv2", "pip install colormotion"),
+    ("onnxruntime", "pip install 'colormotion[cpu]' (or '[gpu]')"),
+    ("colormotion", "pip install colormotion"),
+)
+
+
+def missing_runtime_modules() -> list[str]:
+    """'module (install)' for each module the bundle would fail to import in this environment."""
+    return [f"{name} ({how})" for name, how in RUNTIME_MODULES if importlib.util.find_spec(name) is None]
+
+
+def check_runtime_modules() -> None:
+    missing = missing_runtime_modules()
+    if missing:
+        raise UsageError(
+            "this environment lacks what the plug-in imports inside a host, so hosts would drop it: "
+            + ", ".join(missing),
+            sys.executable,
+        )
+
+
+def ofx_declarations(sources: Path, cc: str) -> dict:
+    """The official OpenFX headers expanded for cffi (colormotion_ofx.ofx_api.generate_declarations)."""
+    path = sources / "python" / "colormotion_ofx" / "ofx_api.py"
+    spec = importlib.util.spec_from_file_location("_colormotion_ofx_api", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    try:
+        return module.generate_declarations(sources / "openfx" / "include", cc)
+    except RuntimeError as error:
+        raise UsageError(str(error), sources / "openfx" / "include") from error
+
+
 # -- building ---------------------------------------------------------------------------------
 
 
@@ -138,7 +177,7 @@ def compile_loader(sources: Path, python_include: Path, output: Path, cc: str = 
         "-fvisibility=hidden",
         "-Wall",
         "-Wno-format-truncation",
-        f"-I{sources / 'include'}",
+        f"-I{sources / 'openfx' / 'include'}",
         f"-I{python_include}",
         f'-DCOLORMOTION_PLUGIN_ID="{PLUGIN_ID}"',
         str(sources / "src" / "loader.c"),
@@ -162,6 +201,7 @@ def build_bundle(out_dir: Path, cc: str = "gcc") -> Path:
     """Builds ColorMotion.ofx.bundle in `out_dir` (replacing an earlier build there)."""
     sources = bridge_sources()
     environment = python_environment()
+    check_runtime_modules()
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".bundle-", dir=out_dir))
     try:
@@ -176,8 +216,10 @@ def build_bundle(out_dir: Path, cc: str = "gcc") -> Path:
             resources / "python" / "colormotion_ofx",
             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
         )
-        (resources / "include").mkdir()
-        shutil.copy2(sources / "include" / "ofx_min.h", resources / "include" / "ofx_min.h")
+        (resources / "ofx_declarations.json").write_text(
+            json.dumps(ofx_declarations(sources, cc), indent=1) + "\n", encoding="utf-8"
+        )
+        shutil.copy2(sources / "openfx" / "LICENSE.md", resources / "OpenFX-LICENSE.md")
         config = {"plugin_id": PLUGIN_ID, "colormotion_version": __version__, **environment}
         (resources / CONFIG_NAME).write_text(
             json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
