@@ -207,7 +207,11 @@ class ColorizeEffect:
 
     # -- helpers ----------------------------------------------------------------------------
     def _frame_range(self, effect, t: int) -> tuple[int, int]:
-        """The Source clip's frame range (the chain counts anchors from its first frame)."""
+        """The Source clip's frame range (the chain counts anchors from its first frame).
+
+        MLT gives no frame range; its OFX time counts from the filter's start, so the clip
+        begins at 0 there. (Falling back to [t, t] made every MLT frame a chain of its own.)
+        """
         _, clip_props = self.host.clip(effect, SOURCE)
         for props in (clip_props, self.host.effect_props(effect)):
             try:
@@ -215,7 +219,7 @@ class ColorizeEffect:
                 return round(first), round(last)
             except OfxError:
                 continue
-        return t, t
+        return min(0, t), t
 
     def _param_value(self, effect, name: str, t: int, default):
         """A non-positional parameter at frame t (default when the node has no such parameter)."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -74,8 +75,16 @@ class _Unavailable(Exception):
     """A streaming render needs a frame or state the host can no longer give."""
 
 
+# A streaming host that renders on several threads (MLT with real_time -2/-4, as Kdenlive and
+# Shotcut export) hands frame t to one thread while another still renders t-1. Frame t then
+# waits for t-1 (its state is what the chain rule needs) instead of starting afresh.
+PREVIOUS_FRAME_TIMEOUT_S = 60.0  # longest wait for a t-1 that another thread is rendering
+START_GRACE_S = 0.5  # how long to wait for a t-1 that has not begun yet (threads start in any order)
+
+
 class _StreamTracker:
-    """What a streaming source showed recently: frame keys by frame, and the last output state."""
+    """What a streaming source showed recently: frame keys by frame, the last output state, and
+    which frames other threads are rendering right now."""
 
     def __init__(self, keep: int) -> None:
         self.keep = keep
@@ -84,6 +93,56 @@ class _StreamTracker:
         self.last_state: str | None = None  # state key behind the last frame's output
         self.degraded = False
         self.lock = threading.Lock()
+        self.activity = threading.Condition()
+        self.in_flight: dict[int, int] = {}  # frame -> renders of it begun (waiting or running)
+        self.finished: OrderedDict[int, None] = OrderedDict()
+
+    def begin(self, t: int, first: int, window: int, needs_previous: bool = True) -> None:
+        """Register a render of frame t, first waiting (bounded) for frame t-1 when another thread
+        renders it or is about to: a parallel render then gives the frames of an in-order one."""
+        with self.activity:
+            # announced at once, while it may still wait: frame t+1 then knows t is coming
+            self.in_flight[t] = self.in_flight.get(t, 0) + 1
+            if needs_previous:
+                self._wait_for_previous(t, first, window)
+
+    def end(self, t: int) -> None:
+        with self.activity:
+            left = self.in_flight.get(t, 1) - 1
+            if left > 0:
+                self.in_flight[t] = left
+            else:
+                self.in_flight.pop(t, None)
+            self.finished[t] = None
+            self.finished.move_to_end(t)
+            while len(self.finished) > self.keep:
+                self.finished.popitem(last=False)
+            self.activity.notify_all()
+
+    def _wait_for_previous(self, t: int, first: int, window: int) -> None:
+        previous = t - 1
+        if previous < first:
+            return
+        started = time.monotonic()
+        while previous not in self.finished:
+            now = time.monotonic()
+            if previous in self.in_flight:
+                if now - started >= PREVIOUS_FRAME_TIMEOUT_S:
+                    log.warning(
+                        "frame %d: gave up waiting for frame %d after %.0f s", t, previous, now - started
+                    )
+                    return
+                self.activity.wait(PREVIOUS_FRAME_TIMEOUT_S - (now - started))
+                continue
+            # t-1 has not begun: worth a short wait only when this is a parallel render (other
+            # frames near t under way) or the stream's very first frames, whose threads start in
+            # any order; a single-threaded host that skipped t-1 (a seek) never waits.
+            parallel = any(k in self.in_flight for k in range(t - window, t + window + 1) if k != t)
+            first_frames = not self.finished
+            if (parallel or first_frames) and now - started < START_GRACE_S:
+                self.activity.wait(START_GRACE_S - (now - started))
+                continue
+            return
 
     def record(self, t: int, frame_key: str) -> None:
         self.frame_keys[t] = frame_key
@@ -395,6 +454,14 @@ class _Render:
         if not self.streaming:
             return self.exact_ab()
         self.tracker = stream_tracker(self.identity, self.chain_root)
+        settings = self.settings
+        self.tracker.begin(self.t, self.source.first_frame, settings.temporal_window, not settings.stateless)
+        try:
+            return self._streamed_ab()
+        finally:
+            self.tracker.end(self.t)
+
+    def _streamed_ab(self) -> np.ndarray:
         with self.tracker.lock:
             self.tracker.record(self.t, self.frame_key(self.t))
             try:
