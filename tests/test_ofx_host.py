@@ -254,6 +254,30 @@ def test_hint_slot_positions_are_canonical_pixels(host_binary, plugin, tmp_path,
         np.testing.assert_array_equal(run.output(t), expected[t])
 
 
+@pytest.mark.parametrize("quirk", [[], ["unscaled_defaults"]])
+def test_a_new_hint_slot_sits_at_the_centre_of_a_small_frame(host_binary, plugin, tmp_path, model_env, quirk):
+    """64x48 frames: the round-1 default (960, 540) canonical lay off the frame and did nothing.
+    Hosts that ignore normalised defaults (Resolve) hand back the unscaled default."""
+    frames = harness.sample_frames(2, seed=5)
+    run = harness.run_host(
+        host_binary,
+        plugin,
+        tmp_path,
+        input_dir=harness.write_frames(tmp_path / "in", frames),
+        last=1,
+        render=[1],
+        extra=quirk,
+        settings=["set hint1_enable 1", "set hint1_color 0.9 0.1 0.1"],
+        env=model_env,
+    )
+    assert_survived(run)
+    values = {"hint1_enable": True, "hint1_position": (0.5, 0.5), "hint1_color": (0.9, 0.1, 0.1)}
+    expected = node_frames(frames, StaticParams(values), times=[1])
+    np.testing.assert_array_equal(run.output(1), expected[1])
+    unhinted = node_frames(frames, StaticParams({}), times=[1])
+    assert not np.array_equal(run.output(1), unhinted[1])
+
+
 def test_keyframed_hint_colours_change_the_output_at_keyed_frames(host_binary, plugin, tmp_path, model_env):
     frames = harness.sample_frames(5, seed=7)
     red, blue = (1.0, 0.0, 0.0), (0.0, 0.0, 1.0)

@@ -32,6 +32,7 @@
  *   stop_after load|describe     end after that action (discovery-only hosts)
  *   bench_actions N              time N calls of a no-op action and of GetClipPreferences
  *   premultiplied                images carry associated alpha (Natron, Nuke)
+ *   unscaled_defaults            ignore kOfxParamCoordinatesNormalised defaults (as Resolve does)
  *   purge                        send PurgeCaches after every render (low-memory host)
  *   cycles N                     load, use and unload (dlclose) the plug-in N times in this process
  *   changed NAME                 tell the instance its parameter NAME was edited (InstanceChanged)
@@ -349,7 +350,7 @@ typedef struct Image {
 static struct {
   char plugin[4096], input[4096], output[4096], python[4096];
   int mlt, first, last, rows_down, padding, threads, have_window, fault_no_rowbytes, stop_after_load,
-      stop_after_describe, bench_actions, premultiplied, purge, cycles;
+      stop_after_describe, bench_actions, premultiplied, purge, cycles, unscaled_defaults;
   char changed[64];
   int window[4];
   double scale;
@@ -848,6 +849,13 @@ static Effect *create_instance(Effect *descriptor) {
     if (def && !strcmp(q->type, kOfxParamTypeString)) q->string = strdup(def->strings[0] ? def->strings[0] : "");
     else if (def)
       for (int k = 0; k < def->n && k < 4; k++) q->value[k] = def->type == P_INT ? def->ints[k] : def->doubles[k];
+    /* a normalised default is scaled to the project, as Nuke, Natron and MLT do */
+    Prop *coords = find_prop(&q->props, kOfxParamPropDefaultCoordinateSystem);
+    if (def && coords && coords->strings[0] && !strcmp(coords->strings[0], kOfxParamCoordinatesNormalised) &&
+        !strcmp(q->type, kOfxParamTypeDouble2D) && !cfg.unscaled_defaults) {
+      q->value[0] *= frame->width / cfg.scale;
+      q->value[1] *= frame->height / cfg.scale;
+    }
     effect->params.params[effect->params.n++] = q;
   }
   for (int i = 0; i < descriptor->nclips; i++) {
@@ -1141,6 +1149,7 @@ static int read_script(const char *path) {
     else if (!strcmp(word, "bench_actions")) cfg.bench_actions = atoi(rest);
     else if (!strcmp(word, "premultiplied")) cfg.premultiplied = 1;
     else if (!strcmp(word, "purge")) cfg.purge = 1;
+    else if (!strcmp(word, "unscaled_defaults")) cfg.unscaled_defaults = 1;
     else if (!strcmp(word, "cycles")) cfg.cycles = atoi(rest);
     else if (!strcmp(word, "changed")) snprintf(cfg.changed, sizeof cfg.changed, "%s", rest);
     else if (!strcmp(word, "stop_after")) {

@@ -92,15 +92,24 @@ def define_parameter(host: Host, param_set, spec, parent: str = "") -> PropertyS
     props = host.define_param(param_set, params.OFX_TYPES[spec.kind], spec.name)
     props.set_string(OFX.kOfxPropLabel, spec.label)
     props.set_string(OFX.kOfxParamPropScriptName, spec.name)
-    if spec.help:
-        props.set_string(OFX.kOfxParamPropHint, spec.help)
+    help_text = params.POSITION_HELP if spec.kind == "double2d" else spec.help
+    if help_text:
+        props.set_string(OFX.kOfxParamPropHint, help_text)
     if parent:
         props.set_string(OFX.kOfxParamPropParent, parent)
     props.set_int(OFX.kOfxParamPropAnimates, int(bool(spec.animatable)))
     if params.invalidates_to_end(spec.name):
         props.set_string(OFX.kOfxParamPropCacheInvalidation, OFX.kOfxParamInvalidateValueChangeToEnd)
-    default = params.ofx_default(spec)
     kind = spec.kind
+    default = params.ofx_default(spec)
+    if kind == "double2d":
+        # A new slot at the centre of any frame: a normalised default the host scales to its
+        # project (Nuke, Natron, MLT); hosts without the property get the nominal 1080p centre.
+        try:
+            props.set_string(OFX.kOfxParamPropDefaultCoordinateSystem, OFX.kOfxParamCoordinatesNormalised)
+            default = params.normalised_default(spec)
+        except OfxError:
+            pass
     if kind in ("double", "rgb", "double2d"):
         props.set_doubles(OFX.kOfxParamPropDefault, default)
     elif kind in ("int", "bool", "choice"):
@@ -118,9 +127,6 @@ def define_parameter(host: Host, param_set, spec, parent: str = "") -> PropertyS
         _set_ranges(props, spec)
     elif kind == "double2d":
         props.set_string(OFX.kOfxParamPropDoubleType, OFX.kOfxParamDoubleTypeXYAbsolute)
-        _optional(
-            props.set_string, OFX.kOfxParamPropDefaultCoordinateSystem, OFX.kOfxParamCoordinatesCanonical
-        )
         low, high = params.POSITION_RANGE
         display_low, display_high = params.POSITION_DISPLAY_RANGE
         props.set_doubles(OFX.kOfxParamPropMin, (low, low))

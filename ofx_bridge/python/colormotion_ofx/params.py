@@ -34,9 +34,15 @@ OFX_TYPES: dict[str, bytes] = {
     "string": OFX.kOfxParamTypeString,
 }
 
-# Frame used to place normalised position defaults in canonical pixels at describe time, when
-# no image exists yet (hosts such as Resolve ignore normalised defaults).
+# Frame used to place position defaults in canonical pixels for hosts that do not take a
+# normalised default (kOfxParamPropDefaultCoordinateSystem), when no image exists yet.
 NOMINAL_FRAME = (0.0, 0.0, 1920.0, 1080.0)
+# What the OpenFX user sees: the host's own coordinates, not the node's normalised ones.
+POSITION_HELP = (
+    "Where the hint sits, in the host's canonical coordinates: pixels of the full-size frame from "
+    "its bottom-left corner (drag the on-screen point where the host shows one). A new slot "
+    "starts at the frame centre. Animate it to follow an object."
+)
 # Positions may sit outside the frame; both a range and a display range must be set or Resolve
 # clamps doubles to (-1, 1).
 POSITION_RANGE = (-100000.0, 100000.0)
@@ -94,6 +100,19 @@ def ofx_default(spec) -> Sequence[Any]:
     raise ValueError(f"{spec.name}: unknown parameter kind {kind!r}")
 
 
+def normalised_default(spec) -> tuple[float, float]:
+    """A position default in the node's normalised coordinates, y flipped to the OpenFX origin
+    (bottom-left): hosts scale it to the project when kOfxParamCoordinatesNormalised is set."""
+    u, v = (float(c) for c in spec.default)
+    return u, 1.0 - v
+
+
+def _ignored_normalised_default(spec, x: float, y: float) -> bool:
+    """A host that accepted the normalised default but did not scale it (Resolve, by openfx-misc's
+    notes) hands it back as canonical pixels: a sub-pixel spot in the corner nobody would pick."""
+    return spec.kind == "double2d" and (x, y) == normalised_default(spec)
+
+
 def from_ofx(spec, raw: Sequence[Any], frame: Rect, decode_string=None) -> Any:
     """The node's value from the raw values paramGetValueAtTime wrote."""
     kind = spec.kind
@@ -111,7 +130,10 @@ def from_ofx(spec, raw: Sequence[Any], frame: Rect, decode_string=None) -> Any:
     if kind == "rgb":
         return tuple(float(c) for c in raw)
     if kind == "double2d":
-        return canonical_to_normalised(float(raw[0]), float(raw[1]), frame)
+        x, y = float(raw[0]), float(raw[1])
+        if _ignored_normalised_default(spec, x, y):
+            return tuple(float(c) for c in spec.default)
+        return canonical_to_normalised(x, y, frame)
     if kind == "string":
         return decode_string(raw[0]) if decode_string else raw[0]
     raise ValueError(f"{spec.name}: unknown parameter kind {kind!r}")
