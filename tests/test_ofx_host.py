@@ -95,6 +95,15 @@ def assert_survived(run: harness.HostRun) -> None:
 # -- discovery and description ----------------------------------------------------------------
 
 
+def test_describe_is_answered_without_python(host_binary, plugin, tmp_path):
+    """A host scan (Load, Describe, DescribeInContext: MLT at every start) never maps libpython."""
+    run = harness.run_host(host_binary, plugin, tmp_path, extra=["stop_after describe"])
+    assert_survived(run)
+    assert run.statuses("OfxActionDescribe") == [0]
+    assert run.statuses("OfxImageEffectActionDescribeInContext") == [0]
+    assert "HOST python_loaded_after_describe 0" in run.lines
+
+
 def test_the_test_host_knows_only_the_official_property_names(tmp_path):
     header = harness.known_properties_header(tmp_path).read_text()
     assert '"OfxImageEffectPropMultipleClipDepths"' in header

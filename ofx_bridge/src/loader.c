@@ -2,8 +2,8 @@
  * ColorMotion OpenFX loader.
  *
  * A small shared library with no link to libpython. Discovery (OfxGetNumberOfPlugins,
- * OfxGetPlugin, OfxSetHost) and the Load action are answered here in C, so a host that only
- * scans plug-ins pays nothing. The first action that needs Python loads libpython with
+ * OfxGetPlugin, OfxSetHost), Load, Describe and DescribeInContext are answered here in C (the
+ * description was recorded at build time), so a host that only scans plug-ins pays nothing. The first action that needs Python loads libpython with
  * RTLD_GLOBAL (hosts dlopen plug-ins RTLD_LOCAL; numpy, cffi and onnxruntime need the Py*
  * symbols to be global), starts an isolated interpreter on the environment the bundle was built
  * against (or joins the host's interpreter when it is the same Python minor version), imports
@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ofxCore.h"
 #include "ofxImageEffect.h"
@@ -47,6 +48,7 @@
 #endif
 
 #define CONFIG_FILE_NAME "colormotion_ofx.json"
+#define DESCRIPTION_FILE_NAME "description.tsv"
 #define ENTRY_MODULE "colormotion_ofx.entry"
 
 /* ------------------------------------------------------------------------------------------ */
@@ -371,6 +373,170 @@ static int ensure_python(void) {
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* Describe and DescribeInContext without Python                                               */
+
+/* Resources/description.tsv, recorded at build time by colormotion_ofx.description: the property
+ * and definition calls Python's describe makes, replayed here so a host that only scans
+ * plug-ins (MLT does at every start) never starts Python. */
+static char *g_description;
+static int g_description_state; /* 0 untried, 1 loaded, -1 absent */
+static pthread_mutex_t g_description_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *description_text(void) {
+  pthread_mutex_lock(&g_description_mutex);
+  if (g_description_state == 0) {
+    char resources[PATH_MAX], path[PATH_MAX + 64];
+    g_description_state = -1;
+    if (resources_dir(resources, sizeof resources)) {
+      snprintf(path, sizeof path, "%s/" DESCRIPTION_FILE_NAME, resources);
+      g_description = read_text_file(path);
+      if (g_description) g_description_state = 1;
+    }
+  }
+  pthread_mutex_unlock(&g_description_mutex);
+  return g_description_state == 1 ? g_description : NULL;
+}
+
+/* Splits a record (one line, modified in place) at tabs and undoes the \t \n \\ escapes. */
+static int split_record(char *line, char **fields, int capacity) {
+  int count = 0;
+  char *read = line;
+  while (count < capacity) {
+    fields[count++] = read;
+    char *write = read;
+    while (*read && *read != '\t') {
+      if (*read == '\\' && read[1]) {
+        read++;
+        *write++ = *read == 't' ? '\t' : *read == 'n' ? '\n' : *read;
+        read++;
+      } else {
+        *write++ = *read++;
+      }
+    }
+    int more = *read == '\t';
+    *write = '\0';
+    if (!more) break;
+    read++;
+  }
+  return count;
+}
+
+enum { FIELD_CAPACITY = 64 };
+
+static OfxStatus set_recorded_property(const OfxPropertySuiteV1 *props, OfxPropertySetHandle target,
+                                       char **fields, int count) {
+  /* fields: section, "set", target, flag, kind, property, values... */
+  const char *kind = fields[4], *name = fields[5];
+  for (int i = 6; i < count; i++) {
+    OfxStatus status;
+    if (kind[0] == 'i') status = props->propSetInt(target, name, i - 6, atoi(fields[i]));
+    else if (kind[0] == 'd') status = props->propSetDouble(target, name, i - 6, strtod(fields[i], NULL));
+    else status = props->propSetString(target, name, i - 6, fields[i]);
+    if (status != kOfxStatOK) return status;
+  }
+  return kOfxStatOK;
+}
+
+/* Replays the records of `section` ("describe" or a context) on `effect`. Returns
+ * kOfxStatReplyDefault when there is no description file (Python then answers). */
+static OfxStatus replay_description(const char *section, OfxImageEffectHandle effect) {
+  const char *text = description_text();
+  if (!text || !g_host) return kOfxStatReplyDefault;
+  const OfxPropertySuiteV1 *props = g_host->fetchSuite(g_host->host, kOfxPropertySuite, 1);
+  const OfxImageEffectSuiteV1 *effects = g_host->fetchSuite(g_host->host, kOfxImageEffectSuite, 1);
+  const OfxParameterSuiteV1 *params = g_host->fetchSuite(g_host->host, kOfxParameterSuite, 1);
+  if (!props || !effects || !params) return kOfxStatErrMissingHostFeature;
+  OfxPropertySetHandle effect_props = NULL, clip_props = NULL, param_props = NULL;
+  OfxParamSetHandle param_set = NULL;
+  if (effects->getPropertySet(effect, &effect_props) != kOfxStatOK) return kOfxStatErrBadHandle;
+  char *copy = strdup(text);
+  if (!copy) return kOfxStatErrMemory;
+  OfxStatus result = kOfxStatOK;
+  char *fields[FIELD_CAPACITY];
+  for (char *line = copy, *next; line && *line && result == kOfxStatOK; line = next) {
+    next = strchr(line, '\n');
+    if (next) *next++ = '\0';
+    int count = split_record(line, fields, FIELD_CAPACITY);
+    if (count < 3 || strcmp(fields[0], section) != 0) continue;
+    OfxStatus status = kOfxStatOK;
+    const char *what = fields[2];
+    if (!strcmp(fields[1], "clip")) {
+      status = effects->clipDefine(effect, fields[2], &clip_props);
+    } else if (!strcmp(fields[1], "param") && count >= 4) {
+      if (!param_set) status = effects->getParamSet(effect, &param_set);
+      if (status == kOfxStatOK) status = params->paramDefine(param_set, fields[2], fields[3], &param_props);
+      what = fields[3];
+    } else if (!strcmp(fields[1], "set") && count >= 7) {
+      OfxPropertySetHandle target = !strcmp(fields[2], "effect") ? effect_props
+                                    : !strcmp(fields[2], "clip") ? clip_props
+                                                                 : param_props;
+      what = fields[5];
+      status = target ? set_recorded_property(props, target, fields, count) : kOfxStatErrBadHandle;
+      if (status != kOfxStatOK && fields[3][0] == 'o') status = kOfxStatOK; /* optional: hosts may not know it */
+    } else {
+      status = kOfxStatErrFormat;
+    }
+    if (status != kOfxStatOK) {
+      char message[512];
+      snprintf(message, sizeof message, "ColorMotion: describing %s failed at %s %s (OpenFX status %d)", section,
+               fields[1], what, status);
+      report_error(effect, message);
+      result = kOfxStatFailed;
+    }
+  }
+  free(copy);
+  return result;
+}
+
+/* What Python would find at its start, checked without starting it, so a host never lists a
+ * plug-in that cannot run: the configuration and the libpython it names. */
+static int bundle_can_start_python(void) {
+  char resources[PATH_MAX], config_path[PATH_MAX + 64], libpython[PATH_MAX], executable[PATH_MAX];
+  if (!resources_dir(resources, sizeof resources)) {
+    snprintf(g_py_error, sizeof g_py_error, "cannot locate the bundle's Resources folder");
+    return 0;
+  }
+  snprintf(config_path, sizeof config_path, "%s/" CONFIG_FILE_NAME, resources);
+  char *config = read_text_file(config_path);
+  int configured = config && json_string(config, "libpython", libpython, sizeof libpython) &&
+                   json_string(config, "executable", executable, sizeof executable);
+  free(config);
+  if (!configured) {
+    snprintf(g_py_error, sizeof g_py_error, "missing or unreadable %s", config_path);
+    return 0;
+  }
+  if (access(libpython, R_OK) != 0) {
+    snprintf(g_py_error, sizeof g_py_error, "cannot load %s: %s", libpython, strerror(errno));
+    return 0;
+  }
+  return 1;
+}
+
+/* Describe and DescribeInContext from the recorded description; kOfxStatReplyDefault when Python
+ * must answer (another action, no description file, or a Python already running in the host,
+ * which the bridge joins cheaply and whose version it must check). */
+static OfxStatus describe_without_python(const char *action, const void *handle, OfxPropertySetHandle in_args) {
+  int describing = strcmp(action, kOfxActionDescribe) == 0;
+  if (!describing && strcmp(action, kOfxImageEffectActionDescribeInContext) != 0) return kOfxStatReplyDefault;
+  void *running = dlsym(RTLD_DEFAULT, "Py_IsInitialized");
+  if ((running && ((int (*)(void))running)()) || !description_text()) return kOfxStatReplyDefault;
+  if (describing) {
+    if (!bundle_can_start_python()) {
+      char text[2200];
+      snprintf(text, sizeof text, "ColorMotion cannot run: %s", g_py_error);
+      report_error(handle, text);
+      return kOfxStatErrMissingHostFeature;
+    }
+    return replay_description("describe", (OfxImageEffectHandle)handle);
+  }
+  const OfxPropertySuiteV1 *props = g_host->fetchSuite(g_host->host, kOfxPropertySuite, 1);
+  char *context = NULL;
+  if (!props || props->propGetString(in_args, kOfxImageEffectPropContext, 0, &context) != kOfxStatOK || !context)
+    return kOfxStatErrMissingHostFeature;
+  return replay_description(context, (OfxImageEffectHandle)handle);
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Actions                                                                                     */
 
 static OfxStatus call_python(const char *action, const void *handle, OfxPropertySetHandle in_args,
@@ -408,6 +574,10 @@ static OfxStatus main_entry(const char *action, const void *handle, OfxPropertyS
   int python_started = __atomic_load_n(&g_py_state, __ATOMIC_ACQUIRE) == PY_READY;
   if (strcmp(action, kOfxActionUnload) == 0 && !python_started) return kOfxStatOK;
   if (!g_host) return kOfxStatErrMissingHostFeature;
+  if (!python_started) {
+    OfxStatus status = describe_without_python(action, handle, in_args);
+    if (status != kOfxStatReplyDefault) return status;
+  }
   if (!ensure_python()) {
     char text[2200];
     snprintf(text, sizeof text, "ColorMotion cannot run: %s", g_py_error);

@@ -1213,6 +1213,7 @@ static int run_cycle(void) {
   s = action(kOfxImageEffectActionDescribeInContext, g_descriptor, &in, NULL);
   free_props(&in);
   say("STATUS %s %d", kOfxImageEffectActionDescribeInContext, s);
+  say("HOST python_loaded_after_describe %d", dlsym(RTLD_DEFAULT, "Py_IsInitialized") != NULL);
   say("TIME describe_in_context %.3f", now_ms() - begin);
   if (s != kOfxStatOK) goto unload;
   for (int i = 0; i < g_descriptor->params.n; i++) {

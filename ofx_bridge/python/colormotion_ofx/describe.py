@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from . import params
 from .host import Host, PropertySet
-from .ofx_api import OFX, OfxError
+from .ofx_api import OFX
 
 log = logging.getLogger("colormotion.ofx")
 
@@ -19,6 +19,7 @@ PLUGIN_DESCRIPTION = (
     "and propagate forward in time."
 )
 ICON_FILE = "org.colormotion.Colorize.png"
+SUPPORTED_CONTEXTS = (OFX.kOfxImageEffectContextFilter, OFX.kOfxImageEffectContextGeneral)
 SUPPORTED_DEPTHS = (OFX.kOfxBitDepthByte, OFX.kOfxBitDepthShort, OFX.kOfxBitDepthFloat)
 SUPPORTED_COMPONENTS = (OFX.kOfxImageComponentRGBA, OFX.kOfxImageComponentRGB)
 SEQUENTIAL_RENDER_PREFERRED = 2  # "best rendered sequentially, but can render in any order"
@@ -31,10 +32,7 @@ def describe(host: Host, effect) -> None:
     props.set_string(OFX.kOfxPropLongLabel, f"{PLUGIN_GROUPING} {PLUGIN_LABEL}")
     props.set_string(OFX.kOfxImageEffectPluginPropGrouping, PLUGIN_GROUPING)
     props.set_string(OFX.kOfxPropPluginDescription, PLUGIN_DESCRIPTION)
-    props.set_strings(
-        OFX.kOfxImageEffectPropSupportedContexts,
-        [OFX.kOfxImageEffectContextFilter, OFX.kOfxImageEffectContextGeneral],
-    )
+    props.set_strings(OFX.kOfxImageEffectPropSupportedContexts, SUPPORTED_CONTEXTS)
     props.set_strings(OFX.kOfxImageEffectPropSupportedPixelDepths, SUPPORTED_DEPTHS)
     props.set_int(OFX.kOfxImageEffectPluginPropSingleInstance, 0)
     props.set_int(OFX.kOfxImageEffectPluginPropHostFrameThreading, 0)
@@ -46,8 +44,8 @@ def describe(host: Host, effect) -> None:
     props.set_int(OFX.kOfxImageEffectPropSupportsMultipleClipPARs, 0)
     # the engine is thread-safe and keeps model and states per process
     props.set_string(OFX.kOfxImageEffectPluginRenderThreadSafety, OFX.kOfxImageEffectRenderFullySafe)
-    _optional(props.set_int, OFX.kOfxImageEffectInstancePropSequentialRender, SEQUENTIAL_RENDER_PREFERRED)
-    _optional(props.set_strings, OFX.kOfxPropIcon, ["", ICON_FILE])
+    props.set_optional("int", OFX.kOfxImageEffectInstancePropSequentialRender, SEQUENTIAL_RENDER_PREFERRED)
+    props.set_optional("strings", OFX.kOfxPropIcon, ["", ICON_FILE])
 
 
 def describe_in_context(host: Host, effect, specs: Sequence) -> None:
@@ -77,7 +75,7 @@ def define_parameters(host: Host, param_set, specs: Sequence) -> None:
                 groups.add(slot)
                 group = host.define_param(param_set, OFX.kOfxParamTypeGroup, parent)
                 group.set_string(OFX.kOfxPropLabel, f"Hint {slot}")
-                _optional(group.set_int, OFX.kOfxParamPropGroupOpen, int(slot == 1))
+                group.set_optional("int", OFX.kOfxParamPropGroupOpen, int(slot == 1))
                 children.append(parent)
         else:
             children.append(spec.name)
@@ -104,12 +102,11 @@ def define_parameter(host: Host, param_set, spec, parent: str = "") -> PropertyS
     default = params.ofx_default(spec)
     if kind == "double2d":
         # A new slot at the centre of any frame: a normalised default the host scales to its
-        # project (Nuke, Natron, MLT); hosts without the property get the nominal 1080p centre.
-        try:
-            props.set_string(OFX.kOfxParamPropDefaultCoordinateSystem, OFX.kOfxParamCoordinatesNormalised)
-            default = params.normalised_default(spec)
-        except OfxError:
-            pass
+        # project (Nuke, Natron, MLT); a host that does not, hands it back unscaled and
+        # params.from_ofx reads that as the centre too.
+        props.set_optional(
+            "string", OFX.kOfxParamPropDefaultCoordinateSystem, OFX.kOfxParamCoordinatesNormalised
+        )
     if kind in ("double", "rgb", "double2d"):
         props.set_doubles(OFX.kOfxParamPropDefault, default)
     elif kind in ("int", "bool", "choice"):
@@ -153,11 +150,3 @@ def _set_ranges(props: PropertySet, spec) -> None:
 
 def _slug(text: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in text.lower())
-
-
-def _optional(setter, name, value) -> None:
-    """Sets a property some hosts do not know (they answer an error, which is harmless)."""
-    try:
-        setter(name, value)
-    except OfxError as error:
-        log.debug("host does not take %s: %s", name, error)

@@ -116,6 +116,17 @@ class PropertySet:
         for index, value in enumerate(values):
             self.set_string(name, value, index)
 
+    def set_optional(self, kind: str, name, value) -> bool:
+        """Sets a property some hosts do not know (they answer an error, which is harmless).
+
+        `kind` names the setter: "int", "ints", "double", "doubles", "string" or "strings".
+        """
+        try:
+            getattr(self, f"set_{kind}")(name, value)
+            return True
+        except OfxError:
+            return False
+
     def try_set_int(self, name, value: int) -> bool:
         """Sets an optional property; hosts that do not know it answer an error we ignore."""
         return self._suite.propSetInt(self.handle, _name(name), 0, int(value)) == OFX.kOfxStatOK

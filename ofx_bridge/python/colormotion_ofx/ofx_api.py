@@ -90,16 +90,16 @@ def _load_declarations() -> dict:
     return generate_declarations(official_include_dir())
 
 
-_DECLARATIONS = _load_declarations()
+DECLARATIONS = _load_declarations()
 
 ffi = cffi.FFI()
-ffi.cdef(_DECLARATIONS["cdef"])
+ffi.cdef(DECLARATIONS["cdef"])
 
 #: Every kOfx constant of the headers: strings as bytes (ready for C calls), numbers as int.
 OFX = SimpleNamespace(
     **{
         name: value.encode() if isinstance(value, str) else value
-        for name, value in _DECLARATIONS["constants"].items()
+        for name, value in DECLARATIONS["constants"].items()
     }
 )
 

@@ -34,9 +34,6 @@ OFX_TYPES: dict[str, bytes] = {
     "string": OFX.kOfxParamTypeString,
 }
 
-# Frame used to place position defaults in canonical pixels for hosts that do not take a
-# normalised default (kOfxParamPropDefaultCoordinateSystem), when no image exists yet.
-NOMINAL_FRAME = (0.0, 0.0, 1920.0, 1080.0)
 # What the OpenFX user sees: the host's own coordinates, not the node's normalised ones.
 POSITION_HELP = (
     "Where the hint sits, in the host's canonical coordinates: pixels of the full-size frame from "
@@ -86,7 +83,7 @@ def ofx_default(spec) -> Sequence[Any]:
     """The default as OpenFX property values (a sequence, one per dimension)."""
     kind, default = spec.kind, spec.default
     if kind == "double2d":
-        return normalised_to_canonical(float(default[0]), float(default[1]), NOMINAL_FRAME)
+        return normalised_default(spec)
     if kind == "rgb":
         return tuple(float(c) for c in default)
     if kind == "choice":

@@ -3,8 +3,9 @@
 The bundle is ``ColorMotion.ofx.bundle/Contents/Linux-x86-64/ColorMotion.ofx`` (the C loader from
 ofx_bridge/src, compiled here with the C compiler against this Python's headers, with no link to
 libpython) plus ``Contents/Resources/``: ``colormotion_ofx.json`` (the Python environment the
-bundle was built against), the bridge's Python package, ``ofx_declarations.json`` (the official
-OpenFX headers of ofx_bridge/openfx expanded for cffi, so hosts need no compiler) and an icon.
+bundle was built against), the bridge's Python package, ``description.tsv`` (the description the
+loader answers Describe with, without Python), ``ofx_declarations.json`` (the official OpenFX
+headers of ofx_bridge/openfx expanded for cffi, so hosts need no compiler) and an icon.
 """
 
 from __future__ import annotations
@@ -153,16 +154,16 @@ def check_runtime_modules() -> None:
         )
 
 
-def ofx_declarations(sources: Path, cc: str) -> dict:
-    """The official OpenFX headers expanded for cffi (colormotion_ofx.ofx_api.generate_declarations)."""
-    path = sources / "python" / "colormotion_ofx" / "ofx_api.py"
-    spec = importlib.util.spec_from_file_location("_colormotion_ofx_api", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    try:
-        return module.generate_declarations(sources / "openfx" / "include", cc)
-    except RuntimeError as error:
-        raise UsageError(str(error), sources / "openfx" / "include") from error
+def write_generated_resources(sources: Path, resources: Path, cc: str) -> None:
+    """The bridge's build-time resources (colormotion_ofx.description.write_resources): the
+    recorded description the loader answers Describe with, and the official OpenFX headers
+    expanded for cffi. Run in a child process: it imports the bridge package from `sources`."""
+    env = {**os.environ, "PYTHONPATH": str(sources / "python"), "CC": cc}
+    command = [sys.executable, "-m", "colormotion_ofx.description", str(resources)]
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    if result.returncode != 0:
+        detail = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "no message"
+        raise UsageError(f"could not describe the plug-in: {detail}", sources / "python")
 
 
 # -- building ---------------------------------------------------------------------------------
@@ -216,9 +217,7 @@ def build_bundle(out_dir: Path, cc: str = "gcc") -> Path:
             resources / "python" / "colormotion_ofx",
             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
         )
-        (resources / "ofx_declarations.json").write_text(
-            json.dumps(ofx_declarations(sources, cc), indent=1) + "\n", encoding="utf-8"
-        )
+        write_generated_resources(sources, resources, cc)
         shutil.copy2(sources / "openfx" / "LICENSE.md", resources / "OpenFX-LICENSE.md")
         config = {"plugin_id": PLUGIN_ID, "colormotion_version": __version__, **environment}
         (resources / CONFIG_NAME).write_text(
