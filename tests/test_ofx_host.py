@@ -407,7 +407,7 @@ def test_unload_and_reload_in_one_process_rejoins_python(host_binary, plugin, tm
     assert run.statuses("OfxActionLoad") == [0, 0] and run.statuses("OfxActionUnload") == [0, 0]
     assert run.statuses("OfxActionDescribe") == [0, 0]
     assert [line.split()[2] for line in run.lines if line.startswith("RENDER ")] == ["0"] * 4
-    assert [line for line in run.lines if line.startswith("HOST python_loaded")] == [
+    assert [line for line in run.lines if line.startswith("HOST python_loaded ")] == [
         "HOST python_loaded 0",  # first load: nothing of Python yet
         "HOST python_loaded 1",  # second load: the interpreter of the first session lives on
     ]
