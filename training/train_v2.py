@@ -29,6 +29,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+from colormotion.temporal import propagate  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 
 from training.model_v2 import ColorMotionNet2, pooled, premultiplied  # noqa: E402
@@ -98,19 +99,45 @@ def rebalance_weights(prior: torch.Tensor, lam: float) -> torch.Tensor:
 # ---------------------------------------------------------------- forward and loss
 
 
+def frame_guides(batch: dict[str, torch.Tensor], i: int, chained: list[np.ndarray] | None) -> torch.Tensor:
+    """The engine's guides [N,3,H,W] for frame i of each sample (propagate.frame_guide)."""
+    guides = []
+    for n in range(batch["gray"].shape[0]):
+        carried = [batch["carried"][n, i].numpy()] + ([chained[n]] if chained else [])
+        size = tuple(batch["gray"].shape[-2:])
+        guides.append(propagate.frame_guide(size, carried, batch["hints"][n, i].numpy()))
+    return torch.from_numpy(np.stack(guides))
+
+
 def run_sample(model: ColorMotionNet2, batch: dict[str, torch.Tensor]):
-    """The engine's computation for frames t, t+1 -> [(ab, logits) of t, (ab, logits) of t+1]."""
-    gray, guide = batch["gray"], batch["guide"]
+    """The engine's computation for frames t, t+1 -> [(ab, logits) of t, (ab, logits) of t+1].
+
+    Frame t starts a chain (no state; its guide is the carried reference and its hints); t+1
+    blends t's state and also gets t's output carried to it (propagate.chain_output), detached:
+    the engine hands it over as data, not as a path for gradients.
+    """
+    gray = batch["gray"]
     n = gray.shape[0]
     current, key, s4, s2 = model.encode(torch.cat((gray[:, 0], gray[:, 1], batch["ref_gray"]), dim=0))
     ref_key = key[2 * n :]
     ref_colour = pooled(premultiplied(batch["ref_guide"]), model.KEY_STRIDE)  # = model.reference's
     prev_feat, zero_flow, no_prev = model.zero_state(current[:n])
+    guide = frame_guides(batch, 0, None)
     outputs = []
     for i, flow, has_prev in ((0, zero_flow, no_prev), (1, batch["flow"], torch.ones_like(no_prev))):
         frame = slice(i * n, (i + 1) * n)
         feat, _ = model.blend(current[frame], prev_feat, flow, has_prev)
-        outputs.append(model.decode(feat, s4[frame], s2[frame], key[frame], guide[:, i], ref_key, ref_colour))
+        ab, logits = model.decode(feat, s4[frame], s2[frame], key[frame], guide, ref_key, ref_colour)
+        outputs.append((ab, logits))
+        if i == 0:
+            previous = ab.detach().numpy()
+            chained = [
+                propagate.chain_output(
+                    gray[m, 1, 0].numpy(), gray[m, 0, 0].numpy(), previous[m], guide[m].numpy()
+                )
+                for m in range(n)
+            ]
+            guide = frame_guides(batch, 1, chained)
         prev_feat = feat
     return outputs
 

@@ -215,7 +215,9 @@ class GuidedDataset(Dataset):
         """float32 tensors:
 
         gray [2,1,H,W] L*/100 of t, t+1;  ab [2,2,H,W] their true a*b*/110;
-        guide [2,3,H,W] the fused colour guides of t, t+1 (the engine's);
+        carried [2,3,H,W] the reference's guide carried to t, t+1 (propagate.carry);
+        hints [2,3,H,W] the hints on t, t+1 themselves (confidence 0 where none); the training
+        loop fuses them, for t+1 with the guide chained from t's output, as the engine does;
         ref_gray [1,H,W], ref_guide [3,H,W] the reference frame and what the user set on it;
         flow [2,H/8,W/8] feature-grid backward flow t+1 -> t;
         has_reference [], hinted [] (1 when t, t+1 carry hints of their own), is_still [].
@@ -248,17 +250,18 @@ class GuidedDataset(Dataset):
         ref_regime = REFERENCE_REGIMES[int(rng.choice(len(REFERENCE_REGIMES), p=config.reference_weights()))]
         hint_regime = HINT_REGIMES[int(rng.choice(len(HINT_REGIMES), p=config.hint_weights()))]
         ref_guide = reference_guide(rng, ref_ab, ref_regime, config)
-        guides = []
+        carried, hints = [], []
         for gray, ab in zip(grays, abs_):
-            carried = [propagate.carry(gray, ref_gray, ref_guide)] if ref_regime != "none" else []
-            hints = frame_hints(rng, ab, hint_regime, config) if hint_regime != "none" else None
-            guides.append(
-                propagate.fuse(carried, hints) if carried or hints is not None else empty_hints(*ab.shape[1:])
+            has_reference = ref_regime != "none"
+            carried.append(
+                propagate.carry(gray, ref_gray, ref_guide) if has_reference else empty_hints(*gray.shape)
             )
+            hints.append(frame_hints(rng, ab, hint_regime, config))
         return {
             "gray": torch.from_numpy(np.stack(grays)[:, None]),
             "ab": torch.from_numpy(np.stack(abs_)),
-            "guide": torch.from_numpy(np.stack(guides)),
+            "carried": torch.from_numpy(np.stack(carried)),
+            "hints": torch.from_numpy(np.stack(hints)),
             "ref_gray": torch.from_numpy(ref_gray[None]),
             "ref_guide": torch.from_numpy(ref_guide),
             "flow": torch.from_numpy(feature_flow(grays[1], grays[0], self.stride)),

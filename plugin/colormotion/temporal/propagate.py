@@ -121,3 +121,21 @@ def fuse(guides: list[np.ndarray], overrides: np.ndarray | None = None) -> np.nd
         hinted = overrides[2] > 0
         fused[:, hinted] = overrides[:, hinted]
     return fused
+
+
+def chain_output(
+    gray_t: np.ndarray, gray_prev: np.ndarray, ab_prev: np.ndarray, guide_prev: np.ndarray
+) -> np.ndarray:
+    """The previous frame's output a*b* [2, H, W] carried to frame t, with the confidence the
+    previous frame's guide had: what the user set persists along the chain, the network's own
+    guesses do not (they have confidence 0)."""
+    return carry(gray_t, gray_prev, np.concatenate([ab_prev, guide_prev[2:3]]).astype(np.float32))
+
+
+def frame_guide(size: tuple[int, int], carried: list[np.ndarray], hints: np.ndarray | None) -> np.ndarray:
+    """The guide the network gets for one frame: carried references and chained output, fused,
+    with the frame's own hints on top (an empty guide when there is nothing)."""
+    hinted = hints is not None and bool((hints[2] > 0).any())
+    if not carried and not hinted:
+        return empty(*size)
+    return fuse(carried or [empty(*size)], hints if hinted else None)
