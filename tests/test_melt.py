@@ -8,6 +8,7 @@ on the same decoded pixels: melt renders the clip once without the filter to giv
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -168,3 +169,49 @@ def test_a_failing_filter_is_visible_in_the_frames_not_the_exit_status(clip, bun
     env = {"COLORMOTION_MODEL": str(broken)}
     rendered = melt(clip, tmp_path / "out", bundle_dir, filter_args=[], consumer=["real_time=0"], env=env)
     assert rendered and read(rendered[3]).std(axis=2).mean() < 0.5  # the unfiltered gray frames
+
+
+def test_a_project_with_parameters_equals_the_command_line(clip, bundle_dir, decoded, tmp_path):
+    """An MLT XML project (as Kdenlive and Shotcut save): strength, hints JSON and a hint slot whose
+    position is keyframed (held, "|=") and given in MLT's canonical pixels from the bottom-left."""
+    in_json = {
+        "version": 1,
+        "hints": [{"id": "a", "color": "#2060d0", "keys": [{"frame": 0, "x": 0.7, "y": 0.3}]}],
+    }
+    project = tmp_path / "project.mlt"
+    project.write_text(
+        f"""<?xml version="1.0" encoding="utf-8"?>
+<mlt>
+  <producer id="clip">
+    <property name="resource">{clip}</property>
+    <filter id="colorize">
+      <property name="mlt_service">{FILTER}</property>
+      <property name="strength">0.6</property>
+      <property name="hints_json">{json.dumps(in_json)}</property>
+      <property name="hint1_enable">1</property>
+      <property name="hint1_position">0|=40 30;20|=120 30</property>
+      <property name="hint1_color">#c03020</property>
+    </filter>
+  </producer>
+</mlt>
+"""
+    )
+    rendered = melt(project, tmp_path / "melt", bundle_dir, filter_args=None, consumer=["real_time=-2"])
+    # The same on the command line: frames of the decoded sequence count from 1, melt's from 0;
+    # the slot becomes two fixed hints (x = 40/160, y = 1 - 30/96 from the top), each held for its
+    # keyframe's frames, drawn after the JSON hints as the node draws slots.
+    slot = {"color": "#c03020"}
+    hints = {
+        "version": 1,
+        "hints": [
+            {**in_json["hints"][0], "keys": [{"frame": 1, "x": 0.7, "y": 0.3}]},
+            {"id": "slot-a", **slot, "keys": [{"frame": f, "x": 0.25, "y": 0.6875} for f in (1, 20)]},
+            {"id": "slot-b", **slot, "keys": [{"frame": f, "x": 0.75, "y": 0.6875} for f in (21, FRAMES)]},
+        ],
+    }
+    hints_file = tmp_path / "hints.json"
+    hints_file.write_text(json.dumps(hints))
+    expected = colorize(decoded, tmp_path / "cli", "--strength", "0.6", "--hints", str(hints_file))
+    assert_same_frames(rendered, expected)
+    plain = colorize(decoded, tmp_path / "plain")
+    assert not np.array_equal(read(rendered[25]), read(plain[25]))  # the parameters did something

@@ -181,3 +181,38 @@ def test_unpremultiply_keeps_transparent_pixels_and_round_trips():
     assert np.abs(back.astype(int) - pixels.astype(int))[0, [0, 2]].max() <= 1
     rgb = pixels[:, :, :3]
     assert images.unpremultiply(rgb) is rgb  # no alpha, nothing to do
+
+
+def test_an_instance_names_its_frames_until_the_upstream_content_changes():
+    from colormotion_ofx.actions import Instance
+
+    instance, other = Instance(effect=1), Instance(effect=2)
+    a, b = np.zeros((4, 4, 4), np.uint8), np.ones((4, 4, 4), np.uint8)
+    first = instance.source_identity(5, a)
+    assert instance.source_identity(6, b) == first  # another time, first seen: same clip
+    assert instance.source_identity(5, a) == first  # the same pixels again
+    assert other.source_identity(5, a) != first  # instances never share names
+    changed = instance.source_identity(5, b)  # frame 5 is not what it was: upstream changed
+    assert changed != first
+    assert instance.source_identity(6, b) == changed  # what was seen before the change is forgotten
+
+
+@needs_gcc
+def test_doctor_says_why_a_host_does_not_list_the_filter(tmp_path, monkeypatch, capsys):
+    from colormotion.cli.main import main
+
+    monkeypatch.setenv("OFX_PLUGIN_PATH", str(tmp_path / "empty"))
+    assert main(["ofx", "doctor"]) == 3
+    assert "no ColorMotion.ofx.bundle" in capsys.readouterr().out
+
+    bundle = ofx_cli.build_bundle(tmp_path / "plugins")
+    monkeypatch.setenv("OFX_PLUGIN_PATH", str(tmp_path / "plugins"))
+    assert main(["ofx", "doctor"]) == 0, capsys.readouterr().out
+    assert "problem" not in capsys.readouterr().out
+
+    config_path = bundle / "Contents" / "Resources" / "colormotion_ofx.json"
+    config = json.loads(config_path.read_text())
+    config["libpython"] = str(tmp_path / "gone" / "libpython3.so")
+    config_path.write_text(json.dumps(config))
+    assert main(["ofx", "doctor", "--bundle", str(bundle)]) == 3
+    assert "libpython" in capsys.readouterr().out

@@ -3,6 +3,8 @@ ParamSource over paramGetValueAtTime."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,8 +34,6 @@ class ClipFrames:
     Without it (MLT), the node streams and asks only for the current frame.
     """
 
-    identity = None  # no stable footage name in OpenFX: the engine keys frames by content
-
     def __init__(
         self,
         host: Host,
@@ -43,7 +43,11 @@ class ClipFrames:
         bounds: images.Rect,
         frame_range: tuple[int, int],
         random_access: bool,
+        identity: str | None = None,
     ):
+        """`identity`: a name for these frames (Instance.source_identity), or None to have the
+        engine key every frame by its content."""
+        self.identity = identity
         self._host = host
         self._clip = clip
         self._time = time
@@ -67,16 +71,39 @@ class ClipFrames:
         return images.conform(pixels, bounds, self._bounds)
 
 
-class HostParams:
-    """ParamSource over an instance's parameters; positions relative to `frame` (canonical)."""
+# Values a streaming host gave while rendering each frame (see HostParams), per process like the
+# engine's states: MLT makes a fresh instance for every frame.
+_VALUES_SEEN: OrderedDict[tuple[str, float], Any] = OrderedDict()
+_VALUES_SEEN_LOCK = threading.Lock()
+_VALUES_SEEN_MAX = 20000
 
-    def __init__(self, host: Host, param_set, specs: Sequence, frame: params.Rect, handles: dict):
+
+class HostParams:
+    """ParamSource over an instance's parameters; positions relative to `frame` (canonical).
+
+    `streaming_time`: the frame being rendered, for hosts without temporal access. MLT's
+    paramGetValueAtTime ignores the time asked for and answers the current frame's value, but the
+    node asks for the hints of every earlier frame of a chain; those are answered with what the
+    host gave when that frame was the current one (rendered before it, in order), so a keyframed
+    slot reaches each frame's chain with its own values.
+    """
+
+    def __init__(
+        self,
+        host: Host,
+        param_set,
+        specs: Sequence,
+        frame: params.Rect,
+        handles: dict,
+        streaming_time: float | None = None,
+    ):
         self._host = host
         self._param_set = param_set
         self._specs = {spec.name: spec for spec in specs}
         self._frame = frame
         self._handles = handles  # name -> param handle, kept per instance
         self._memo: dict[tuple[str, float], Any] = {}
+        self._streaming_time = streaming_time
 
     def _handle(self, name: str):
         handle = self._handles.get(name)
@@ -91,9 +118,21 @@ class HostParams:
         spec = self._specs.get(name)
         if spec is None:
             raise KeyError(f"unknown parameter {name!r}")
+        if self._streaming_time is not None and float(time) != self._streaming_time:
+            with _VALUES_SEEN_LOCK:
+                seen = _VALUES_SEEN.get(key, _VALUES_SEEN)
+            if seen is not _VALUES_SEEN:
+                self._memo[key] = seen
+                return seen
         raw = self._host.param_value_at(self._handle(name), float(time), params.VALUE_CTYPES[spec.kind])
         value = params.from_ofx(spec, raw, self._frame, decode_string=_decode)
         self._memo[key] = value
+        if self._streaming_time is not None and float(time) == self._streaming_time:
+            with _VALUES_SEEN_LOCK:
+                _VALUES_SEEN[key] = value
+                _VALUES_SEEN.move_to_end(key)
+                while len(_VALUES_SEEN) > _VALUES_SEEN_MAX:
+                    _VALUES_SEEN.popitem(last=False)
         return value
 
 

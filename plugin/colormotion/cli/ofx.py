@@ -62,10 +62,22 @@ def add_parser(commands) -> argparse.ArgumentParser:
     )
     install.add_argument("--overwrite", action="store_true", help="replace a different installed bundle")
     install.add_argument("--cc", default=os.environ.get("CC", "gcc"), help="C compiler (default: $CC or gcc)")
+    doctor = actions.add_parser(
+        "doctor",
+        help="say why a host does (not) list the filter",
+        description="Check what a host checks: plug-in folders, the bundle, its Python environment, the "
+        "modules it imports in a host and the model. Exit 0 when a host would list and run the filter, "
+        "3 when something is wrong (each problem is printed with its fix).",
+    )
+    doctor.add_argument("--bundle", type=Path, default=None, help=f"check this {BUNDLE_NAME} instead")
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.ofx_command == "doctor":
+        from .ofx_doctor import run_doctor
+
+        return run_doctor(BUNDLE_NAME, f"Contents/{ARCH_FOLDER}/{BINARY_NAME}", CONFIG_NAME, args.bundle)
     if args.ofx_command == "build":
         bundle = build_bundle(args.out if args.out is not None else default_build_dir(), cc=args.cc)
         print(f"built {bundle}")
