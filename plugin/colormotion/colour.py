@@ -278,10 +278,7 @@ def _integer_decode_table(dtype_name: str, transfer: str) -> np.ndarray:
 
 
 def _as_float32(block: np.ndarray) -> np.ndarray:
-    """A float32 copy; OpenCV converts half floats about twice as fast as numpy."""
-    if block.dtype == np.float16:
-        flat = _flat(np.ascontiguousarray(block))
-        return cv2.add(flat, np.zeros_like(flat), dtype=cv2.CV_32F).reshape(block.shape)
+    """A float32 copy (numpy: OpenCV 4.14's arithmetic no longer takes half floats)."""
     return block.astype(np.float32)
 
 
@@ -628,10 +625,7 @@ def _store(encoded: np.ndarray, out_rows: np.ndarray) -> None:
         flat = _flat(encoded)
         # addWeighted rounds and saturates into the integer depth in one pass
         out_rows[...] = cv2.addWeighted(flat, peak, flat, 0.0, 0.0, dtype=depth).reshape(encoded.shape)
-    elif out_rows.dtype == np.float16:
-        flat = _flat(encoded)
-        out_rows[...] = cv2.addWeighted(flat, 1.0, flat, 0.0, 0.0, dtype=cv2.CV_16F).reshape(encoded.shape)
-    else:
+    else:  # float: numpy rounds to the nearest half float (OpenCV 4.14's arithmetic has no half)
         out_rows[...] = encoded
 
 
