@@ -44,10 +44,10 @@ def output_kind(path: str | Path) -> str:
 class SequenceSink:
     """Writes frame t to the pattern's file for t (frame numbers match the input's)."""
 
-    def __init__(self, pattern: SequencePattern, spec_of: SpecLookup) -> None:
+    def __init__(self, pattern: SequencePattern, spec_of: SpecLookup, overwrite: bool = False) -> None:
         self.pattern = pattern
         self._spec_of = spec_of
-        self._folder = AtomicFolder(pattern.directory)
+        self._folder = AtomicFolder(pattern.directory, Path(pattern.text).name, overwrite=overwrite)
         self._warned: set[str] = set()
 
     def write(self, t: int, frame: np.ndarray) -> None:
@@ -67,8 +67,8 @@ class SequenceSink:
 class StillSink:
     """One frame to one image file."""
 
-    def __init__(self, path: Path, spec_of: SpecLookup) -> None:
-        self._file = AtomicFile(path)
+    def __init__(self, path: Path, spec_of: SpecLookup, overwrite: bool = False) -> None:
+        self._file = AtomicFile(path, overwrite=overwrite)
         self._spec_of = spec_of
 
     def write(self, t: int, frame: np.ndarray) -> None:
@@ -85,8 +85,10 @@ class StillSink:
 class VideoSink:
     """Frames to a video file; audio of a video input is stream-copied for the rendered range."""
 
-    def __init__(self, path: Path, info: ClipInfo, frames: range, settings: EncodeSettings) -> None:
-        self._file = AtomicFile(path)
+    def __init__(
+        self, path: Path, info: ClipInfo, frames: range, settings: EncodeSettings, overwrite: bool = False
+    ) -> None:
+        self._file = AtomicFile(path, overwrite=overwrite)
         audio_source = info.files[0] if info.kind == "video" and info.audio_streams else None
         start = info.start_seconds + (frames.start - info.first_frame) / info.fps
         end = info.start_seconds + (frames.stop - info.first_frame) / info.fps
@@ -172,10 +174,10 @@ def open_sink(
     if kind == "sequence":
         pattern = parse_pattern(path)
         prepare_folder(pattern.directory)
-        return SequenceSink(pattern, spec_of)
+        return SequenceSink(pattern, spec_of, overwrite)
     if kind == "still":
-        return StillSink(path, spec_of)
-    return VideoSink(path, info, frames, settings or EncodeSettings())
+        return StillSink(path, spec_of, overwrite)
+    return VideoSink(path, info, frames, settings or EncodeSettings(), overwrite)
 
 
 class BackgroundSink:
