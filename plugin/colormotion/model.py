@@ -31,6 +31,14 @@ _ORT_PROVIDER = {
 _RESTORE_HINT = (
     f"reinstall the colormotion package or restore models/{MODEL_FILENAME} and models/{CHECKSUM_FILENAME}"
 )
+# For a model the user chose (--model, COLORMOTION_MODEL): reinstalling the package would not help.
+_CUSTOM_HINT = (
+    "check the path, or export a model with training/export.py (colormotion info shows the bundled one)"
+)
+
+
+def _advice(explicit: bool) -> str:
+    return _CUSTOM_HINT if explicit else _RESTORE_HINT
 
 
 class ModelError(RuntimeError):
@@ -89,9 +97,13 @@ def _expected_sha256(path: Path) -> str | None:
 
 
 def verify_model_file(path: Path, require_checksum: bool) -> str:
-    """Check that `path` exists and matches SHA256SUMS beside it; return its sha256."""
+    """Check that `path` exists and matches SHA256SUMS beside it; return its sha256.
+
+    `require_checksum` is False for a model the user chose, whose errors advise accordingly.
+    """
+    advice = _advice(explicit=not require_checksum)
     if not path.is_file():
-        raise ModelError(f"model file {path} does not exist; {_RESTORE_HINT}")
+        raise ModelError(f"model file {path} does not exist; {advice}")
     expected = _expected_sha256(path)
     actual = file_sha256(path)
     if expected is None:
@@ -102,7 +114,7 @@ def verify_model_file(path: Path, require_checksum: bool) -> str:
         log.info("no %s beside %s: loading this custom model unverified", CHECKSUM_FILENAME, path)
     elif actual != expected:
         raise ModelError(
-            f"model file {path} is damaged or modified (sha256 {actual}, expected {expected}); {_RESTORE_HINT}"
+            f"model file {path} is damaged or modified (sha256 {actual}, expected {expected}); {advice}"
         )
     return actual
 
@@ -130,6 +142,27 @@ def available_providers() -> list[str]:
     ort = import_onnxruntime()
 
     return list(ort.get_available_providers())
+
+
+_PROVIDER_INSTALL = {
+    "cuda": "pip install 'colormotion[gpu]' (onnxruntime-gpu) on a machine with an NVIDIA GPU and CUDA",
+    "tensorrt": "pip install 'colormotion[gpu]' (onnxruntime-gpu) and TensorRT on a machine with an NVIDIA GPU",
+    "cpu": "pip install 'colormotion[cpu]'",
+}
+
+
+def require_provider(provider: str) -> None:
+    """A provider asked for by name must be there (the CLI's --provider); "auto" always is."""
+    if provider == "auto":
+        return
+    if provider not in PROVIDERS:
+        raise ModelError(f"unknown provider {provider!r}; choose one of {', '.join(PROVIDERS)}")
+    available = available_providers()
+    if _ORT_PROVIDER[provider] not in available:
+        raise ModelError(
+            f"provider {provider!r} is not available in this onnxruntime (it has {', '.join(available)}); "
+            f"{_PROVIDER_INSTALL[provider]}, or use --provider auto"
+        )
 
 
 def _provider_chain(provider: str) -> list[str]:
@@ -185,6 +218,7 @@ class StepModel:
     def __init__(self, path: str | Path | None = None, provider: str = "auto"):
         explicit = path is not None or bool(os.environ.get("COLORMOTION_MODEL", "").strip())
         self.path = Path(path).expanduser() if path is not None else default_model_path()
+        self.explicit = explicit
         self.sha256 = verify_model_file(self.path, require_checksum=not explicit)
         self._session = self._open_session(provider)
         self.provider = self._session.get_providers()[0]
@@ -218,7 +252,9 @@ class StepModel:
                 providers=[(name, _provider_options(name)) for name in chain],
             )
         except Exception as error:  # onnxruntime raises its own exception types
-            raise ModelError(f"cannot load model file {self.path} ({error}); {_RESTORE_HINT}") from error
+            raise ModelError(
+                f"cannot load model file {self.path} ({error}); {_advice(self.explicit)}"
+            ) from error
 
     def _check_contract(self) -> tuple[int, int, str]:
         session = self._session
@@ -335,7 +371,8 @@ def load_model(path: str | Path | None = None, provider: str = "auto") -> StepMo
     try:
         stat = resolved.resolve().stat()
     except OSError as error:
-        raise ModelError(f"model file {resolved} does not exist; {_RESTORE_HINT}") from error
+        explicit = path is not None or bool(os.environ.get("COLORMOTION_MODEL", "").strip())
+        raise ModelError(f"model file {resolved} does not exist; {_advice(explicit)}") from error
     key = (str(resolved.resolve()), stat.st_size, stat.st_mtime_ns, provider, path is None)
     with _MODELS_LOCK:
         model = _MODELS.get(key)

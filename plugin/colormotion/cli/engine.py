@@ -78,6 +78,9 @@ def build_node(args: argparse.Namespace, hints):
         "input_transfer": args.transfer,
     }
     values = {name: value for name, value in values.items() if value is not None}
+    from ..model import require_provider
+
+    require_provider(args.provider)  # asked for by name: missing is an error (exit 5), not a fallback
     node = ColorizeNode(model_path=args.model, provider=args.provider, hints=hints)
     params = StaticParams(values)
     node.model(0, params)  # load now: a model error stops the command before any frame
