@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import av
 import numpy as np
 import OpenImageIO as oiio
 import pytest
-from colormotion.cli.main import EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE, main
+from colormotion.cli.main import EXIT_INPUT, EXIT_MODEL, EXIT_OUTPUT, EXIT_USAGE, main
 from colormotion.io.atomic import TEMP_PREFIX
 from colormotion.io.sequence import read_image, write_image
 from colormotion.io.source import VideoSource
@@ -147,14 +148,106 @@ def test_malformed_hints(capsys, tmp_path, clip, text):
         (["--window", "7"], "even"),
         (["--codec", "nosuchcodec"], "nosuchcodec"),
         (["--transfer", "gamma"], "invalid choice"),
+        (["--working-resolution", "300"], "multiple of 32"),
+        (["--working-resolution", "100000"], "multiple of 32 from 32 to 2048"),
+        (["--working-resolution", "big"], "whole number"),
+        (["--crf", "-5"], "--crf for libx264 must be within 0..51"),
+        (["--pix-fmt", "nonsense"], "cannot encode pixel format 'nonsense'"),
+        (["--codec", "aac"], "not a video encoder"),
     ],
 )
 def test_usage_errors(capsys, tmp_path, clip, extra, fragment):
     code, err = run_cli(capsys, "colorize", clip, tmp_path / "out.mp4", *extra)
     assert code == EXIT_USAGE
     assert fragment in err
-    assert "Traceback" not in err
+    assert "Traceback" not in err and TEMP_PREFIX not in err  # never a temporary's name
     assert os.listdir(tmp_path) == []
+
+
+def frame_name(stem: str, n: int) -> str:
+    """name.NNNN.png as sequences number frames, below zero too (name.-0005.png)."""
+    return f"{stem}.{'-' if n < 0 else ''}{abs(n):04d}.png"
+
+
+def test_negative_frame_ranges_are_accepted(capsys, tmp_path, random_model):
+    (tmp_path / "in").mkdir()
+    for n, pixels in zip(range(-5, 3), moving_frames(8)):
+        write_image(tmp_path / "in" / frame_name("clip", n), pixels)
+    code, err = run_cli(
+        capsys,
+        "colorize",
+        tmp_path / "in" / "clip.####.png",
+        tmp_path / "out" / "f.####.png",
+        "--frames",
+        "-5-1",
+        "--model",
+        random_model,
+        "-q",
+    )
+    assert code == 0, err
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert written == sorted(frame_name("f", n) for n in range(-5, 2))
+
+
+def test_an_unavailable_provider_asked_for_by_name_is_a_model_error(capsys, tmp_path, clip, random_model):
+    from colormotion.model import available_providers
+
+    if "CUDAExecutionProvider" in available_providers():
+        pytest.skip("this machine has CUDA")
+    code, err = run_cli(
+        capsys, "colorize", clip, tmp_path / "out.mp4", "--provider", "cuda", "--model", random_model
+    )
+    assert code == EXIT_MODEL
+    assert "'cuda' is not available" in err and "colormotion[gpu]" in err
+    assert os.listdir(tmp_path) == []
+
+
+def test_errors_about_a_users_own_model_do_not_advise_reinstalling(capsys, tmp_path, clip):
+    broken = tmp_path / "mine.onnx"
+    broken.write_bytes(b"not a model")
+    for model in (tmp_path / "missing.onnx", broken):
+        code, err = run_cli(capsys, "colorize", clip, tmp_path / "out.mp4", "--model", model)
+        assert code == EXIT_MODEL
+        assert str(model) in err and "reinstall" not in err and "export a model" in err
+
+
+def test_a_working_resolution_above_the_input_runs_at_the_inputs_size(tmp_path):
+    from colormotion.colour import capped_short_side
+
+    assert capped_short_side(270, 480, 4096) == 288  # 270 rounded up to a multiple of 32
+    assert capped_short_side(1080, 1920, 512) == 512
+    assert capped_short_side(64, 96, 512) == 256  # small inputs still reach the default
+    assert capped_short_side(64, 96, 128) == 128
+
+
+def test_a_hints_file_with_a_byte_order_mark_is_read(capsys, tmp_path, clip, random_model):
+    hints = tmp_path / "hints.json"
+    hints.write_bytes(b"\xef\xbb\xbf" + b'{"version": 1, "hints": []}')
+    code, err = run_cli(
+        capsys, "colorize", clip, tmp_path / "out.mp4", "--hints", hints, "--model", random_model, "-q"
+    )
+    assert code == 0, err
+
+
+def test_hint_errors_speak_json(capsys, tmp_path, clip):
+    hints = tmp_path / "hints.json"
+    hints.write_text(
+        '{"version": 1, "hints": [{"id": "a", "color": "#ff0000", "keys": [{"frame": true, "x": 0, "y": 0}]}]}'
+    )
+    code, err = run_cli(capsys, "colorize", clip, tmp_path / "out.mp4", "--hints", hints)
+    assert code == EXIT_INPUT
+    assert "got true" in err and "True" not in err
+
+
+def test_hints_never_active_on_the_rendered_frames_are_named(capsys, tmp_path, clip, random_model):
+    hints = tmp_path / "hints.json"
+    keys = [{"frame": f, "x": 0.5, "y": 0.5} for f in (-1, 0)]
+    hints.write_text(json.dumps({"version": 1, "hints": [{"id": "early", "color": "#ff0000", "keys": keys}]}))
+    code, err = run_cli(
+        capsys, "colorize", clip, tmp_path / "out.mp4", "--hints", hints, "--model", random_model, "-q"
+    )
+    assert code == 0
+    assert "never active on the rendered frames 1-8" in err and "'early'" in err and "count from 1" in err
 
 
 def test_still_output_for_many_frames_is_refused(capsys, tmp_path, clip):

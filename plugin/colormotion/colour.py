@@ -425,6 +425,16 @@ def working_size(
     return (short_side, long_side) if height <= width else (long_side, short_side)
 
 
+def capped_short_side(
+    height: int, width: int, requested: int, floor: int = 256, multiple: int = SIZE_MULTIPLE
+) -> int:
+    """The working short side for a frame: `requested`, but never above the frame's own short side
+    (rounded up to `multiple`) unless that is below `floor`, the default every frame is brought
+    to. A 4096 request on a 480x270 clip runs at 288, not at 15 times the input's pixels."""
+    own = -(-min(height, width) // multiple) * multiple
+    return min(requested, max(floor, own))
+
+
 def _lightness_plane(lab_or_lightness: np.ndarray) -> np.ndarray:
     """L* [H, W] from either L*a*b* [H, W, 3] or L* [H, W]."""
     array = np.asarray(lab_or_lightness)

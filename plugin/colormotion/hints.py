@@ -226,6 +226,7 @@ class HintSet:
         """Parse and validate; raises HintError naming the problem (line and column for bad JSON)."""
         if not isinstance(text, str):
             raise HintError(f"hints must be given as JSON text, got {type(text).__name__}")
+        text = text.removeprefix("\ufeff")  # a byte order mark, as some Windows editors write
         try:
             data = json.loads(text, parse_constant=_refuse_constant)
         except json.JSONDecodeError as error:
@@ -237,7 +238,7 @@ class HintSet:
     @classmethod
     def from_file(cls, path: str | Path) -> HintSet:
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            text = Path(path).read_text(encoding="utf-8-sig")  # a byte order mark is accepted
         except (OSError, UnicodeDecodeError) as error:
             reason = getattr(error, "strerror", None) or str(error)
             raise HintError(f"cannot read hints file {str(path)!r}: {reason}") from None
@@ -310,6 +311,14 @@ class HintSet:
 
     # -- use -------------------------------------------------------------------------------------
 
+    def inactive_over(self, first: int, last: int) -> list[Hint]:
+        """The hints active on none of the frames first..last (a misnumbered key, usually)."""
+        return [
+            hint
+            for hint in self.hints
+            if not (len(hint.keys) == 1 or (hint.first_frame <= last and hint.last_frame >= first))
+        ]
+
     def at(self, frame: int) -> list[ActiveHint]:
         """The hints active on `frame`, in file order."""
         frame = _frame_number(frame)
@@ -340,6 +349,14 @@ def _kind(value: Any) -> str:
     return "a number" if isinstance(value, (int, float)) else type(value).__name__
 
 
+def _as_json(value: Any) -> str:
+    """A value as the JSON text it came from (true, null, "text"), for messages."""
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
 def _refuse_constant(name: str):
     raise HintError(f"not valid JSON: {name} is not allowed (numbers must be finite)")
 
@@ -355,7 +372,7 @@ def _refuse_unknown(obj: dict, allowed: Sequence[str], where: str) -> None:
 
 def _finite_number(value: Any, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise HintError(f"{what} must be a number, got {value!r}")
+        raise HintError(f"{what} must be a number, got {_as_json(value)}")
     value = float(value)
     if not math.isfinite(value):
         raise HintError(f"{what} must be finite, got {value}")
@@ -364,12 +381,12 @@ def _finite_number(value: Any, what: str) -> float:
 
 def _frame_number(frame: Any) -> int:
     if isinstance(frame, (bool, np.bool_)):
-        raise ValueError(f"frame must be an integer, got {frame!r}")
+        raise ValueError(f"frame must be an integer, got {_as_json(frame)}")
     if isinstance(frame, (int, np.integer)):
         return int(frame)
     if isinstance(frame, (float, np.floating)) and float(frame).is_integer():
         return int(frame)
-    raise ValueError(f"frame must be an integer, got {frame!r}")
+    raise ValueError(f"frame must be an integer, got {_as_json(frame)}")
 
 
 def _parse_colour(value: Any, where: str) -> ColourSpec:
@@ -383,7 +400,7 @@ def _parse_colour(value: Any, where: str) -> ColourSpec:
         channels = []
         for name, channel in zip("rgb", value):
             if isinstance(channel, bool) or not isinstance(channel, (int, float)):
-                raise HintError(f"{where}: color {name} must be a number in 0..1, got {channel!r}")
+                raise HintError(f"{where}: color {name} must be a number in 0..1, got {_as_json(channel)}")
             if not 0.0 <= channel <= 1.0:
                 raise HintError(f"{where}: color {name} = {channel} is outside 0..1")
             channels.append(float(channel))
@@ -409,7 +426,7 @@ def _parse_unit(key: dict, name: str, where: str) -> float:
         raise HintError(f'{where}: missing "{name}"')
     value = key[name]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise HintError(f"{where}: {name} must be a number in 0..1, got {value!r}")
+        raise HintError(f"{where}: {name} must be a number in 0..1, got {_as_json(value)}")
     if not 0.0 <= value <= 1.0:
         raise HintError(f"{where}: {name} = {value} is outside 0..1 (positions are fractions of the frame)")
     return float(value)
@@ -423,7 +440,7 @@ def _parse_key(key: Any, where: str) -> Key:
         raise HintError(f'{where}: missing "frame"')
     frame = key["frame"]
     if isinstance(frame, bool) or not isinstance(frame, int):
-        raise HintError(f"{where}: frame must be an integer, got {frame!r}")
+        raise HintError(f"{where}: frame must be an integer, got {_as_json(frame)}")
     where = f"{where} (frame {frame})"
     x = _parse_unit(key, "x", where)
     y = _parse_unit(key, "y", where)
@@ -439,13 +456,13 @@ def _parse_hint(item: Any, index: int) -> Hint:
     if "id" not in item:
         raise HintError(f'{where}: missing "id"')
     if not isinstance(hint_id, str) or not hint_id.strip():
-        raise HintError(f"{where}: id must be a non-empty string, got {hint_id!r}")
+        raise HintError(f"{where}: id must be a non-empty string, got {_as_json(hint_id)}")
     where = f"hint {hint_id!r}"
     _refuse_unknown(item, _HINT_FIELDS, where)
 
     radius = item.get("radius", DEFAULT_RADIUS)
     if isinstance(radius, bool) or not isinstance(radius, (int, float)):
-        raise HintError(f"{where}: radius must be a number, got {radius!r}")
+        raise HintError(f"{where}: radius must be a number, got {_as_json(radius)}")
     if not 0.0 < radius <= MAX_RADIUS:
         raise HintError(
             f"{where}: radius = {radius} must be > 0 and <= {MAX_RADIUS} (a fraction of the short side)"

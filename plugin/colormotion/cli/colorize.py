@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
 import re
 import sys
 import time
@@ -21,6 +22,8 @@ from ..io.sink import BackgroundSink, open_sink
 from ..io.source import ClipInfo, open_source
 from ..io.video import EncodeSettings
 from . import engine
+
+log = logging.getLogger("colormotion")
 
 _RANGE = re.compile(r"^\s*(-?\d+)\s*(?:[-:]\s*(-?\d+)\s*)?$")
 
@@ -171,6 +174,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         frames = _requested_frames(args, source.first_frame, source.last_frame)
         hints = engine.load_hints(args.hints)
+        if hints:
+            _warn_inactive_hints(hints, frames, source.info.kind)
         settings = EncodeSettings(codec=args.codec, crf=args.crf, pix_fmt=args.pix_fmt, preset=args.preset)
         sink = BackgroundSink(
             open_sink(
@@ -206,6 +211,23 @@ def run(args: argparse.Namespace) -> int:
     finally:
         source.close()
     return 0
+
+
+def _warn_inactive_hints(hints, frames: range, kind: str) -> None:
+    inactive = hints.inactive_over(frames.start, frames.stop - 1)
+    if not inactive:
+        return
+    listed = ", ".join(
+        f"{hint.id!r} (keys on frames {hint.first_frame}..{hint.last_frame})" for hint in inactive
+    )
+    numbering = " (video frames and single images count from 1)" if kind != "sequence" else ""
+    log.warning(
+        "hints never active on the rendered frames %d-%d%s, so they change nothing: %s",
+        frames.start,
+        frames.stop - 1,
+        numbering,
+        listed,
+    )
 
 
 def _render(node, params, timed_source, source, frames: range, sink, *, quiet: bool) -> None:

@@ -25,7 +25,11 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--strength", type=float, metavar="S", help="colour strength (1 = as predicted)")
     group.add_argument(
-        "--working-resolution", type=int, metavar="N", help="model working resolution (short side)"
+        "--working-resolution",
+        type=working_resolution,
+        metavar="N",
+        help=f"short side the model sees, in pixels: a multiple of 32 from 32 to {MAX_WORKING_RESOLUTION} "
+        "(default 256); never more than the input's own short side",
     )
     group.add_argument(
         "--window", type=int, metavar="N", help=f"temporal window in frames, even (default {DEFAULT_WINDOW})"
@@ -36,11 +40,25 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+MAX_WORKING_RESOLUTION = 2048
+
+
+def working_resolution(text: str) -> int:
+    """argparse type of --working-resolution: a multiple of 32 in 32..MAX_WORKING_RESOLUTION."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of pixels, got {text!r}") from None
+    if value < 32 or value > MAX_WORKING_RESOLUTION or value % 32:
+        raise argparse.ArgumentTypeError(
+            f"must be a multiple of 32 from 32 to {MAX_WORKING_RESOLUTION} (e.g. 256, 384, 512), got {value}"
+        )
+    return value
+
+
 def validate_engine_arguments(args: argparse.Namespace) -> None:
     if args.window is not None and (args.window < 2 or args.window % 2):
         raise UsageError(f"--window must be an even number >= 2, got {args.window}")
-    if args.working_resolution is not None and args.working_resolution < 32:
-        raise UsageError(f"--working-resolution must be at least 32, got {args.working_resolution}")
     if args.strength is not None and not 0.0 <= args.strength <= 4.0:
         raise UsageError(f"--strength must be within 0..4, got {args.strength}")
     if args.cut_sensitivity is not None and not 0.0 <= args.cut_sensitivity <= 1.0:

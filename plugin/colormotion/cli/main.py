@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import signal
 import sys
 import traceback
@@ -120,8 +121,9 @@ def _raise_interrupt(signum, frame) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (the console script passes it to sys.exit)."""
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(_join_negative_ranges(argv))
     except SystemExit as stop:  # argparse: --help / --version (0) or a usage error (2)
         return stop.code if isinstance(stop.code, int) else EXIT_USAGE
     debug = args.debug or os.environ.get("COLORMOTION_DEBUG", "") not in ("", "0")
@@ -146,6 +148,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
         logging.getLogger("colormotion").removeHandler(handler)
+
+
+_NEGATIVE_RANGE = re.compile(r"^-\d+(?:[-:]-?\d+)?$")
+
+
+def _join_negative_ranges(argv: list[str]) -> list[str]:
+    """`--frames -5-3` as `--frames=-5-3`: argparse takes a value starting with '-' for an option
+    (it knows plain negative numbers only), but image sequences may number frames below zero."""
+    joined: list[str] = []
+    values = iter(argv)
+    for arg in values:
+        if arg == "--frames":
+            value = next(values, None)
+            if value is not None and _NEGATIVE_RANGE.match(value):
+                joined.append(f"--frames={value}")
+                continue
+            joined.append(arg)
+            if value is not None:
+                joined.append(value)
+            continue
+        joined.append(arg)
+    return joined
 
 
 def _main_thread() -> bool:

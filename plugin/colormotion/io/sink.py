@@ -17,10 +17,10 @@ import numpy as np
 import OpenImageIO as oiio
 
 from .atomic import AtomicFile, AtomicFolder, check_targets, prepare_folder
-from .errors import UsageError
+from .errors import MediaError, UsageError
 from .sequence import SequencePattern, is_image_path, parse_pattern, write_image
 from .source import ClipInfo
-from .video import EncodeSettings, VideoWriter, is_video_path, offset_timecode
+from .video import EncodeSettings, VideoWriter, is_video_path, offset_timecode, resolve_encoding
 
 log = logging.getLogger(__name__)
 
@@ -88,11 +88,13 @@ class VideoSink:
     def __init__(
         self, path: Path, info: ClipInfo, frames: range, settings: EncodeSettings, overwrite: bool = False
     ) -> None:
+        deep = np.dtype(info.dtype) != np.uint8
+        # every encoder option is checked before anything is written, against the user's path
+        resolve_encoding(path, settings, bit_depth=16 if deep else 8, has_alpha=info.channels == 4)
         self._file = AtomicFile(path, overwrite=overwrite)
         audio_source = info.files[0] if info.kind == "video" and info.audio_streams else None
         start = info.start_seconds + (frames.start - info.first_frame) / info.fps
         end = info.start_seconds + (frames.stop - info.first_frame) / info.fps
-        deep = np.dtype(info.dtype) != np.uint8
         try:
             self._writer = VideoWriter(
                 self._file.temp,
@@ -107,6 +109,9 @@ class VideoSink:
                 metadata=info.metadata,
                 timecode=_range_timecode(info, frames),
             )
+        except MediaError as error:  # name the user's path, never the temporary's
+            self._file.discard()
+            raise type(error)(error.message, path) from None
         except BaseException:
             self._file.discard()
             raise
@@ -117,6 +122,9 @@ class VideoSink:
     def commit(self) -> None:
         try:
             self._writer.close()
+        except MediaError as error:
+            self._file.discard()
+            raise type(error)(error.message, self._file.final) from None
         except BaseException:
             self._file.discard()
             raise

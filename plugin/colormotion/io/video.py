@@ -276,6 +276,10 @@ def resolve_encoding(
     if codec.type != "video":
         raise UsageError(f"{codec_name!r} is not a video encoder", path)
     formats = [f.name for f in (codec.video_formats or [])]
+    if settings.crf is not None and codec_name in _CRF_CODECS:
+        top = 51 if codec_name in ("libx264", "libx265") else 63
+        if not 0 <= settings.crf <= top:
+            raise UsageError(f"--crf for {codec_name} must be within 0..{top}, got {settings.crf:g}", path)
     if settings.pix_fmt:
         pix_fmt = settings.pix_fmt
         if formats and pix_fmt not in formats:

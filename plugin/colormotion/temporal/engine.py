@@ -244,7 +244,9 @@ class _Render:
         frame = self.read(k) if frame is None else frame
         with profiling.stage("lab"):
             lightness = colour.to_lightness(frame, self.settings.transfer)
-            size = colour.working_size(frame.shape[0], frame.shape[1], self.settings.working_short_side)
+            height, width = frame.shape[:2]
+            side = colour.capped_short_side(height, width, self.settings.working_short_side)
+            size = colour.working_size(height, width, side)
             gray = colour.model_gray(lightness, size)
         if k == self.t:
             self.current_lightness = lightness
