@@ -7,17 +7,23 @@ BIN    := $(VENV)/bin
 
 .PHONY: setup demo test lint bench clean
 
-$(BIN)/colormotion: pyproject.toml
+# The runtime alone (what a user who colorizes needs): no training stack.
+$(VENV)/.runtime: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	# the CPU build of PyTorch (training and test-time model export only)
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[cpu,training,ofx,test]'
+	$(BIN)/pip install --quiet -e '.[cpu]'
 	touch $@
 
-setup: $(BIN)/colormotion
+# What the tests need on top: the CPU build of PyTorch (test-time model export), the training
+# code's dependencies, pytest and ruff.
+$(VENV)/.test: $(VENV)/.runtime
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[cpu,training,test]'
+	touch $@
 
-demo: setup
+setup: $(VENV)/.test
+
+demo: $(VENV)/.runtime
 	$(BIN)/colormotion sample out/sample.mp4 --overwrite
 	$(BIN)/colormotion colorize out/sample.mp4 out/sample_colour.mp4 --overwrite
 
@@ -29,7 +35,7 @@ test: setup lint
 	# pytest exits 5 when it collects no tests: make treats every non-zero status as failure
 	$(BIN)/python -m pytest -q
 
-bench: setup
+bench: $(VENV)/.runtime
 	$(BIN)/colormotion bench
 
 clean:

@@ -1,38 +1,57 @@
-"""Regenerate before_after.png for the README from `make demo`'s output.
+"""Regenerate before_after.png for the README with the bundled model, and record which model made it.
 
-python docs/images/make_before_after.py [out/sample.mp4 out/sample_colour.mp4]
+    python docs/images/make_before_after.py
+
+Makes the sample clip (`colormotion sample`), colorizes it with the bundled model
+(`colormotion colorize`), puts one frame of each shot before/after side by side, and writes the
+model's sha256 to before_after.json: tests/test_docs.py fails when it is not the shipped model's,
+so the picture cannot go stale when a new model ships.
 """
 
 from __future__ import annotations
 
+import json
 import sys
+import tempfile
 from pathlib import Path
 
 import av
 import numpy as np
 import OpenImageIO as oiio
 
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1] / "plugin"))
+
+from colormotion.cli.main import main as colormotion  # noqa: E402
+from colormotion.model import default_model_path, file_sha256  # noqa: E402
+
 FRAMES = (12, 40)  # one frame from each shot of the sample clip
+PICTURE = HERE / "before_after.png"
+RECORD = HERE / "before_after.json"
 
 
-def frames(path: str, wanted: tuple[int, ...]) -> list[np.ndarray]:
-    with av.open(path) as container:
-        decoded = [
-            f.to_ndarray(format="rgb24") for i, f in enumerate(container.decode(video=0)) if i in wanted
-        ]
-    return decoded
+def frames(path: Path, wanted: tuple[int, ...]) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="rgb24") for i, f in enumerate(container.decode(video=0)) if i in wanted]
 
 
-def main(argv: list[str]) -> None:
-    before_path, after_path = argv[1:3] if len(argv) > 2 else ("out/sample.mp4", "out/sample_colour.mp4")
-    rows = [np.hstack((b, a)) for b, a in zip(frames(before_path, FRAMES), frames(after_path, FRAMES))]
+def main() -> int:
+    model = default_model_path()
+    with tempfile.TemporaryDirectory(prefix="colormotion-picture-") as scratch:
+        before, after = Path(scratch) / "sample.mp4", Path(scratch) / "sample_colour.mp4"
+        for command in (["sample", str(before)], ["colorize", str(before), str(after), "-q"]):
+            if colormotion(command) != 0:
+                return 1
+        rows = [np.hstack(pair) for pair in zip(frames(before, FRAMES), frames(after, FRAMES))]
     picture = np.vstack(rows)
-    target = Path(__file__).with_name("before_after.png")
     image = oiio.ImageBuf(picture)
-    if not image.write(str(target)):
-        raise SystemExit(f"could not write {target}: {image.geterror()}")
-    print(f"wrote {target} ({picture.shape[1]}x{picture.shape[0]})")
+    if not image.write(str(PICTURE)):
+        raise SystemExit(f"could not write {PICTURE}: {image.geterror()}")
+    record = {"model": model.name, "model_sha256": file_sha256(model), "frames": list(FRAMES)}
+    RECORD.write_text(json.dumps(record, indent=1) + "\n")
+    print(f"wrote {PICTURE} ({picture.shape[1]}x{picture.shape[0]}) with {model.name}")
+    return 0
 
 
 if __name__ == "__main__":
-    main(sys.argv)
+    raise SystemExit(main())
