@@ -93,44 +93,69 @@ def merge(*lists: Iterable[ActiveHint]) -> list[ActiveHint]:
     return [hint for hints in lists for hint in hints]
 
 
+# Hints whose disc spans at most this many pixels from its centre are drawn together, offset by
+# offset; larger discs one by one. Either way each pixel ends up with its latest hint.
+_SMALL_REACH = 6
+
+
 def rasterise(active: Sequence[ActiveHint], height: int, width: int) -> np.ndarray:
     """The model's hint channels [3, height, width] float32: a*/110, b*/110 and a 0/1 mask.
 
     Each hint is a disc of radius `radius * min(height, width)` pixels around (x * width,
-    y * height), always including the pixel under its centre. Later hints overwrite earlier
-    ones. Pure and deterministic.
+    y * height): the pixels whose centres lie within it, and always the pixel under its centre
+    when that lies in the frame. Later hints overwrite earlier ones. Pure and deterministic;
+    thousands of hints are drawn in a few vectorised passes (each pixel records its latest hint,
+    then takes that hint's colour).
     """
     if height < 1 or width < 1:
         raise ValueError(f"raster size must be at least 1x1, got {width}x{height}")
     raster = np.zeros((3, height, width), np.float32)
-    short_side = min(height, width)
-    for hint in active:
-        if not all(math.isfinite(v) for v in (hint.x, hint.y, hint.radius, *hint.lab)):
-            raise HintError(f"hint values must be finite, got {hint}")
-        centre_x, centre_y = hint.x * width, hint.y * height
-        radius = hint.radius * short_side
-        # the bounding box of pixel centres (i + 0.5) within the radius
-        top = max(0, math.floor(centre_y - radius))
-        bottom = min(height, math.floor(centre_y + radius) + 1)
-        left = max(0, math.floor(centre_x - radius))
-        right = min(width, math.floor(centre_x + radius) + 1)
+    if not active:
+        return raster
+    values = np.array([(h.x, h.y, h.radius, *h.lab) for h in active], np.float64).reshape(-1, 6)
+    if not np.isfinite(values).all():
+        bad = next(h for h, ok in zip(active, np.isfinite(values).all(axis=1)) if not ok)
+        raise HintError(f"hint values must be finite, got {bad}")
+    centre_x, centre_y = values[:, 0] * width, values[:, 1] * height
+    radius = values[:, 2] * min(height, width)
+    order = np.arange(len(active))
+    owner = np.full(height * width, -1, np.int64)  # the latest hint covering each pixel
+
+    def cover(rows: np.ndarray, columns: np.ndarray, dy, dx, who: np.ndarray) -> None:
+        """Mark pixels (rows, columns) whose centres lie within the discs of `who`."""
+        inside = (rows >= 0) & (rows < height) & (columns >= 0) & (columns < width)
+        inside &= dy * dy + dx * dx <= radius[who] ** 2
+        np.maximum.at(owner, rows[inside] * width + columns[inside], who[inside])
+
+    small = radius <= _SMALL_REACH
+    who = order[small]
+    reach = math.ceil(radius[who].max()) + 1 if who.size else 0  # pixels a small disc can touch
+    base_row, base_column = np.floor(centre_y[who]).astype(np.int64), np.floor(centre_x[who]).astype(np.int64)
+    for offset_row in range(-reach, reach + 1):
+        rows = base_row + offset_row
+        dy = rows + 0.5 - centre_y[who]
+        for offset_column in range(-reach, reach + 1):
+            columns = base_column + offset_column
+            cover(rows, columns, dy, columns + 0.5 - centre_x[who], who)
+    for i in order[~small]:
+        top, bottom = max(0, math.floor(centre_y[i] - radius[i])), min(height, math.floor(centre_y[i] + radius[i]) + 1)
+        left, right = max(0, math.floor(centre_x[i] - radius[i])), min(width, math.floor(centre_x[i] + radius[i]) + 1)
         if top >= bottom or left >= right:
             continue
-        rows = (np.arange(top, bottom, dtype=np.float64) + 0.5 - centre_y)[:, None]
-        columns = (np.arange(left, right, dtype=np.float64) + 0.5 - centre_x)[None, :]
-        inside = rows * rows + columns * columns <= radius * radius
-        # at least one pixel per hint: the one under its centre (x = 1 or y = 1 is the last one)
-        row, column = min(math.floor(centre_y), height - 1), min(math.floor(centre_x), width - 1)
-        if (
-            0 <= centre_y <= height
-            and 0 <= centre_x <= width
-            and top <= row < bottom
-            and left <= column < right
-        ):
-            inside[row - top, column - left] = True
-        values = (hint.lab[1] / AB_SCALE, hint.lab[2] / AB_SCALE, 1.0)
-        for channel, value in enumerate(values):
-            raster[channel, top:bottom, left:right][inside] = value
+        rows, columns = np.meshgrid(np.arange(top, bottom), np.arange(left, right), indexing="ij")
+        rows, columns = rows.ravel(), columns.ravel()
+        cover(rows, columns, rows + 0.5 - centre_y[i], columns + 0.5 - centre_x[i], np.full(rows.size, i))
+    # the pixel under each centre inside the frame (x = 1 or y = 1 is the last one)
+    centred = (centre_y >= 0) & (centre_y <= height) & (centre_x >= 0) & (centre_x <= width)
+    row = np.minimum(np.floor(centre_y[centred]).astype(np.int64), height - 1)
+    column = np.minimum(np.floor(centre_x[centred]).astype(np.int64), width - 1)
+    np.maximum.at(owner, row * width + column, order[centred])
+
+    covered = owner >= 0
+    winners = owner[covered]
+    for channel, column_values in enumerate((values[:, 4] / AB_SCALE, values[:, 5] / AB_SCALE)):
+        raster[channel].reshape(-1)[covered] = column_values[winners]
+    raster[2].reshape(-1)[covered] = 1.0
     return raster
 
 
@@ -305,9 +330,13 @@ class HintSet:
         return f'{{\n  "version": {FORMAT_VERSION},\n  "hints": {listing}\n}}\n'
 
     def fingerprint(self) -> str:
-        """A stable hash of the content (same hints -> same string, in any process)."""
-        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        """A stable hash of the content (same hints -> same string, in any process); computed once."""
+        cached = self.__dict__.get("_fingerprint")
+        if cached is None:
+            canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+            cached = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+            object.__setattr__(self, "_fingerprint", cached)  # frozen: content never changes
+        return cached
 
     # -- use -------------------------------------------------------------------------------------
 

@@ -257,6 +257,16 @@ class _HintsAt:
         self.sets = [s for s in (fixed, parse_hints_json(params.value("hints_json", time))) if s is not None]
         self.transfer = transfer
 
+    def key(self, k: int) -> tuple:
+        """What the hints of frame k depend on, cheap to compute: the engine caches their raster
+        under it instead of drawing thousands of hints again at every step of every chain."""
+        slots = []
+        for i in range(1, HINT_SLOTS + 1):
+            if self.params.value(f"hint{i}_enable", k):
+                position = tuple(float(v) for v in self.params.value(f"hint{i}_position", k))
+                slots.append((i, position, tuple(float(v) for v in self.params.value(f"hint{i}_color", k))))
+        return (tuple(hint_set.fingerprint() for hint_set in self.sets), int(k), tuple(slots), self.transfer)
+
     def __call__(self, k: int) -> list:
         active = [hint for hint_set in self.sets for hint in hint_set.at(k)]
         for i in range(1, HINT_SLOTS + 1):

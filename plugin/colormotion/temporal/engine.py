@@ -300,6 +300,16 @@ class _Render:
         memo = self._hint_rasters.get(k)
         if memo is not None:
             return memo
+        key_of = getattr(self.hints_at, "key", None)
+        if key_of is not None:  # the raster of these hints at this size, drawn once per process
+            cache_key = ("hint_raster", key_of(k), self.gray(self.t).shape)
+            memo = self.cache.get_or_compute(cache_key, lambda: self._draw_hints(k))
+        else:
+            memo = self._draw_hints(k)
+        self._hint_rasters[k] = memo
+        return memo
+
+    def _draw_hints(self, k: int) -> tuple[str, np.ndarray | None]:
         active = list(self.hints_at(k)) if self.hints_at is not None else []
         if not active:
             memo = ("none", None)
@@ -316,7 +326,6 @@ class _Render:
                 nonzero = np.flatnonzero(raster)
                 fingerprint = digest("hints", raster.shape, nonzero, raster.ravel()[nonzero])
             memo = (fingerprint, raster) if nonzero.size else ("none", None)
-        self._hint_rasters[k] = memo
         return memo
 
     # -- chains -------------------------------------------------------------------------------
