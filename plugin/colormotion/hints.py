@@ -138,8 +138,14 @@ def rasterise(active: Sequence[ActiveHint], height: int, width: int) -> np.ndarr
             columns = base_column + offset_column
             cover(rows, columns, dy, columns + 0.5 - centre_x[who], who)
     for i in order[~small]:
-        top, bottom = max(0, math.floor(centre_y[i] - radius[i])), min(height, math.floor(centre_y[i] + radius[i]) + 1)
-        left, right = max(0, math.floor(centre_x[i] - radius[i])), min(width, math.floor(centre_x[i] + radius[i]) + 1)
+        top, bottom = (
+            max(0, math.floor(centre_y[i] - radius[i])),
+            min(height, math.floor(centre_y[i] + radius[i]) + 1),
+        )
+        left, right = (
+            max(0, math.floor(centre_x[i] - radius[i])),
+            min(width, math.floor(centre_x[i] + radius[i]) + 1),
+        )
         if top >= bottom or left >= right:
             continue
         rows, columns = np.meshgrid(np.arange(top, bottom), np.arange(left, right), indexing="ij")
