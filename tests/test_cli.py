@@ -84,6 +84,24 @@ def test_video_to_video_copies_audio(capsys, tmp_path, random_model, clip_with_a
     assert os.listdir(tmp_path) == ["colour.mp4"]
 
 
+def audio_packets(path: Path) -> list[tuple]:
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        return [(p.pts, p.dts, p.duration, bytes(p)) for p in container.demux(stream) if p.size]
+
+
+def test_audio_is_copied_packet_for_packet_priming_included(capsys, tmp_path, random_model, clip_with_audio):
+    """AAC starts with a priming packet at a negative pts; dropping it clicks at the start."""
+    output = tmp_path / "colour.mp4"
+    code, _, err = run_cli(capsys, "colorize", clip_with_audio, output, "--model", random_model, "-q")
+    assert code == EXIT_OK, err
+    source_packets = audio_packets(clip_with_audio)
+    assert source_packets[0][0] < 0  # the priming packet
+    assert audio_packets(output) == source_packets
+
+
 def test_frame_range_of_a_video_trims_audio(capsys, tmp_path, random_model, clip_with_audio):
     output = tmp_path / "part.mov"
     code, _, err = run_cli(

@@ -346,7 +346,10 @@ class AudioCopy:
             time = float(packet.pts * packet.time_base)
             if self._end is not None and time >= self._end:
                 continue
-            if time < self._start:
+            # A packet that ends at or after the start is kept: the encoder's priming packet
+            # (negative pts, AAC) of a full copy, or the pre-roll packet a decoder needs to
+            # decode the first kept one of a sub-range; both keep their timestamps (below 0).
+            if time + float((packet.duration or 0) * packet.time_base) < self._start:
                 continue
             if seconds is not None and time - self._start >= seconds:
                 self._pending = packet
