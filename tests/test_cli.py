@@ -102,6 +102,29 @@ def test_audio_is_copied_packet_for_packet_priming_included(capsys, tmp_path, ra
     assert audio_packets(output) == source_packets
 
 
+@pytest.mark.parametrize("ext", ["mp4", "mov"])
+def test_rotation_metadata_is_kept(capsys, tmp_path, random_model, ext):
+    """Portrait phone clips are stored sideways with a display matrix that turns them upright."""
+    import av
+
+    source = tmp_path / "phone.mp4"
+    with av.open(str(source), "w") as container:
+        stream = container.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
+        stream.set_display_rotation(90)
+        for index, pixels in enumerate(moving_frames(4)):
+            frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+            frame.pts = index
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    output = tmp_path / f"colour.{ext}"
+    code, _, err = run_cli(capsys, "colorize", source, output, "--model", random_model, "-q")
+    assert code == EXIT_OK, err
+    with av.open(str(output)) as container:
+        frame = next(container.decode(video=0))
+    assert frame.rotation == 90 and (frame.width, frame.height) == (96, 64)
+
+
 def test_frame_range_of_a_video_trims_audio(capsys, tmp_path, random_model, clip_with_audio):
     output = tmp_path / "part.mov"
     code, _, err = run_cli(

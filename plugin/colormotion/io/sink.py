@@ -108,6 +108,7 @@ class VideoSink:
                 audio_range=(float(start), float(end)),
                 metadata=info.metadata,
                 timecode=_range_timecode(info, frames),
+                rotation=info.rotation,
             )
         except MediaError as error:  # name the user's path, never the temporary's
             self._file.discard()
@@ -179,6 +180,12 @@ def open_sink(
             path,
         )
     check_targets(output_targets(path, frames), info.files, overwrite=overwrite)
+    if info.rotation and kind != "video":
+        log.warning(
+            "the input is shown rotated by %d degrees (display matrix); image files carry no rotation, "
+            "so the frames are written as stored",
+            info.rotation,
+        )
     if kind == "sequence":
         pattern = parse_pattern(path)
         prepare_folder(pattern.directory)

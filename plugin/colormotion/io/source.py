@@ -40,6 +40,7 @@ class ClipInfo:
     start_seconds: float = 0.0  # container time of the first frame (videos whose timeline starts late)
     metadata: tuple[tuple[str, str], ...] = ()  # video container tags to carry over
     timecode: str | None = None  # start timecode of a video
+    rotation: int = 0  # display rotation of a video (degrees, as its display matrix says)
 
     @property
     def frame_count(self) -> int:
@@ -178,6 +179,7 @@ class VideoSource:
             start_seconds=video.start_seconds,
             metadata=video.metadata,
             timecode=video.timecode,
+            rotation=self._reader.rotation,
         )
 
     def frame(self, t: int) -> np.ndarray:

@@ -114,6 +114,7 @@ class VideoReader:
         self._frames: Iterator[av.VideoFrame] | None = None
         self._next_index: int | None = None
         self._warned_decode = False
+        self.rotation = 0  # degrees counter-clockwise a player turns the picture, from decoded frames
 
     def _index_timestamps(self) -> list[int]:
         """Presentation timestamps of all video packets, sorted: frame i has the i-th."""
@@ -178,6 +179,7 @@ class VideoReader:
             if position > index:
                 return None
             if position > index - keep:
+                self.rotation = frame.rotation  # the display matrix (phone clips), kept on output
                 pixels = frame.to_ndarray(format=self._rgb_format, src_color_range=frame.color_range or None)
                 if position == index:
                     return pixels
@@ -383,6 +385,7 @@ class VideoWriter:
         container_format: str | None = None,
         metadata: tuple[tuple[str, str], ...] = (),
         timecode: str | None = None,
+        rotation: int = 0,
     ) -> None:
         self.path = Path(path)
         codec_name, pix_fmt = resolve_encoding(self.path, settings, bit_depth=bit_depth, has_alpha=has_alpha)
@@ -402,6 +405,8 @@ class VideoWriter:
             self._container.metadata.update(dict(metadata))
             if timecode:
                 self._stream.metadata["timecode"] = timecode
+            if rotation:  # a portrait phone clip stays upright in players
+                self._stream.set_display_rotation(rotation)
             self._yuv = pix_fmt.startswith("yuv")
             if self._yuv:
                 context = self._stream.codec_context
