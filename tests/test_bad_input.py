@@ -86,6 +86,28 @@ def test_truncated_video_without_index(capsys, tmp_path, clip):
     assert_one_line_error(err, "cut.mp4")
 
 
+def test_truncated_video_with_its_index_at_the_start_is_refused_before_rendering(capsys, tmp_path):
+    """MP4 "faststart" (index first, as phones and web exports write) cut short: the index lists
+    every frame, the data stops early. Refused up front, not after rendering most of it."""
+    whole = tmp_path / "whole.mp4"
+    with av.open(str(whole), "w", options={"movflags": "faststart"}) as container:
+        stream = container.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
+        for index, pixels in enumerate(moving_frames(40)):
+            frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+            frame.pts = index
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    data = whole.read_bytes()
+    assert data.find(b"moov") < data.find(b"mdat")  # the index is at the start
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) * 6 // 10])
+    code, err = run_cli(capsys, "colorize", cut, tmp_path / "out.mp4")
+    assert code == EXIT_INPUT
+    assert_one_line_error(err, "cut short", "lists 40 frames")
+    assert sorted(os.listdir(tmp_path)) == ["cut.mp4", "whole.mp4"]
+
+
 @pytest.mark.parametrize(
     "container, codec, pix_fmt", [("mp4", "libx264", "yuv420p"), ("mkv", "ffv1", "bgr0")]
 )

@@ -117,8 +117,15 @@ class VideoReader:
         self.rotation = 0  # degrees counter-clockwise a player turns the picture, from decoded frames
 
     def _index_timestamps(self) -> list[int]:
-        """Presentation timestamps of all video packets, sorted: frame i has the i-th."""
+        """Presentation timestamps of all video packets, sorted: frame i has the i-th.
+
+        A file cut short whose index sits at its start (MP4 "faststart", as phones and web
+        exports write) lists more frames than it holds data for; that is refused here, before
+        anything is rendered, instead of at the first missing frame.
+        """
         timestamps: list[int] = []
+        file_size = self.path.stat().st_size
+        data_end = 0
         try:
             for packet in self._container.demux(self._stream):
                 if packet.size == 0:
@@ -128,9 +135,18 @@ class VideoReader:
                         "video packets carry no timestamps; remux it into a container first", self.path
                     )
                 timestamps.append(packet.pts)
+                if packet.pos is not None and packet.pos >= 0:
+                    data_end = max(data_end, packet.pos + packet.size)
         except av.error.FFmpegError:
             # a truncated file: keep the packets read before the damage
             log.warning("video is damaged after %d frames: %s", len(timestamps), self.path)
+        declared = self._stream.frames
+        if (declared and len(timestamps) < declared) or data_end > file_size:
+            raise InputError(
+                f"video is cut short: its index lists {declared or len(timestamps)} frames but the file "
+                f"holds data for {len(timestamps)} at most; re-export or re-download it",
+                self.path,
+            )
         timestamps.sort()
         self._rewind()
         return timestamps
