@@ -175,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
         frames = _requested_frames(args, source.first_frame, source.last_frame)
         hints = engine.load_hints(args.hints)
         if hints:
-            _warn_inactive_hints(hints, frames, source.info.kind)
+            _warn_inactive_hints(hints, frames, source)
         settings = EncodeSettings(codec=args.codec, crf=args.crf, pix_fmt=args.pix_fmt, preset=args.preset)
         sink = BackgroundSink(
             open_sink(
@@ -213,18 +213,20 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _warn_inactive_hints(hints, frames: range, kind: str) -> None:
+def _warn_inactive_hints(hints, frames: range, source) -> None:
     inactive = hints.inactive_over(frames.start, frames.stop - 1)
     if not inactive:
         return
     listed = ", ".join(
         f"{hint.id!r} (keys on frames {hint.first_frame}..{hint.last_frame})" for hint in inactive
     )
-    numbering = " (video frames and single images count from 1)" if kind != "sequence" else ""
+    numbering = "; video frames and single images count from 1" if source.info.kind != "sequence" else ""
     log.warning(
-        "hints never active on the rendered frames %d-%d%s, so they change nothing: %s",
+        "hints never active on the rendered frames %d-%d (the clip has frames %d-%d%s), so they change nothing: %s",
         frames.start,
         frames.stop - 1,
+        source.first_frame,
+        source.last_frame,
         numbering,
         listed,
     )
