@@ -224,3 +224,30 @@ class ColorMotionNet2(nn.Module):
 
     def spec(self) -> dict:
         return {"widths": (self.at8[0][0].out_channels, self.at4[1].out_channels, self.at2[1].out_channels)}
+
+
+@torch.no_grad()
+def frame_gflops(net: ColorMotionNet2, height: int = 256, width: int = 256) -> float:
+    """GFLOPs (2 x multiply-adds of convolutions and attention) of what every output frame costs:
+    encode, blend and decode (a reference's own graph runs once per reference, not per frame)."""
+    flops = 0
+
+    def count(module: nn.Conv2d, _inputs, output: torch.Tensor) -> None:
+        nonlocal flops
+        kernel = module.kernel_size[0] * module.kernel_size[1] * module.in_channels // module.groups
+        flops += 2 * output.numel() * kernel
+
+    handles = [m.register_forward_hook(count) for m in net.modules() if isinstance(m, nn.Conv2d)]
+    try:
+        gray = torch.rand(1, 1, height, width)
+        current, key, s4, s2 = net.encode(gray)
+        feat, _ = net.blend(current, *net.zero_state(current)[:2], torch.ones(1, 1, 1, 1))
+        guide = torch.zeros(1, 3, height, width)
+        ref_key, ref_colour = key, pooled(premultiplied(guide), net.KEY_STRIDE)
+        net.decode(feat, s4, s2, key, guide, ref_key, ref_colour)
+    finally:
+        for handle in handles:
+            handle.remove()
+    positions = key.shape[2] * key.shape[3]
+    flops += 2 * 2 * positions * positions * net.KEY_CHANNELS  # similarities and the weighted sum
+    return flops / 1e9

@@ -31,3 +31,39 @@ META_VERSION = "colormotion.model_version"
 META_CONTRACT = "colormotion.contract"
 CONTRACT_VERSION = "1"
 OPSET = 17
+
+
+# ---------------------------------------------------------------------------------------------
+# Contract 2: the step split into graphs, each run only where it is needed (a model folder of
+# four ONNX files, written by training/export_v2.py). Colour guides: [N,3,H,W] a*/110, b*/110 and
+# a confidence in 0..1 (colormotion.temporal.propagate).
+#
+# encode     once per frame: L* only, so editing hints never re-runs it
+#     gray [N,1,H,W] -> current [N,C,H/s,W/s], key [N,K,H/k,W/k], skip4 [N,S4,H/4,W/4], skip2 [N,S2,H/2,W/2]
+# reference  once per reference frame
+#     gray, guide -> ref_key [N,K,H/k,W/k], ref_colour [N,3,H/k,W/k] (guide premultiplied, pooled)
+# blend      the state: previous features warped by flow, mixed with the current ones
+#     current, prev_feat, flow, has_prev -> feat, mask            (flow, has_prev as in contract 1)
+# decode     only for frames that are output
+#     feat, skip4, skip2, key, guide, ref_key, ref_colour -> ab [N,2,H,W]
+# (K, k: key channels and stride, in the metadata below. A frame without a reference gets a
+# ref_colour of zeros: confidence 0 everywhere.)
+
+CONTRACT_2 = "2"
+GRAPHS_2 = {
+    "encode": (("gray",), ("current", "key", "skip4", "skip2")),
+    "reference": (("gray", "guide"), ("ref_key", "ref_colour")),
+    "blend": (("current", "prev_feat", "flow", "has_prev"), ("feat", "mask")),
+    "decode": (("feat", "skip4", "skip2", "key", "guide", "ref_key", "ref_colour"), ("ab",)),
+}
+META_KEY_CHANNELS = "colormotion.key_channels"  # K
+META_KEY_STRIDE = "colormotion.key_stride"  # k
+
+
+def graph_file(model_folder, graph: str):
+    """The ONNX file of one contract-2 graph in a model folder."""
+    from pathlib import Path
+
+    if graph not in GRAPHS_2:
+        raise ValueError(f"unknown graph {graph!r}; contract 2 has {', '.join(GRAPHS_2)}")
+    return Path(model_folder) / f"{graph}.onnx"

@@ -1,0 +1,156 @@
+"""Write a ColorMotionNet2 as the four ONNX graphs of contract 2 (`colormotion.contract.GRAPHS_2`).
+
+    python -m training.export_v2 CHECKPOINT OUT_FOLDER [--version NAME]
+
+Each graph is a thin module over the network's own methods (encode, reference, blend, decode), so
+the exported graphs compute exactly what training ran; `check_against_torch` compares them with
+PyTorch at several sizes through onnxruntime.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+from colormotion import contract
+from torch import nn
+
+from training.model_v2 import ColorMotionNet2
+
+_TRACE_SIZE = 64
+
+
+class _Graph(nn.Module):
+    def __init__(self, net: ColorMotionNet2, method: str):
+        super().__init__()
+        self.net, self.method = net, method
+
+    def forward(self, *inputs):
+        out = getattr(self.net, self.method)(*inputs)
+        return out[0] if self.method == "decode" else out  # decode's logits are for training only
+
+
+def example_inputs(
+    net: ColorMotionNet2, height: int = _TRACE_SIZE, width: int = _TRACE_SIZE, batch: int = 1
+) -> dict[str, torch.Tensor]:
+    """One value per contract-2 tensor name, of a height x width frame."""
+    s, c = net.FEATURE_STRIDE, net.FEATURE_CHANNELS
+    gray = torch.rand(batch, 1, height, width)
+    guide = torch.rand(batch, 3, height, width)
+    current, key_map, skip4, skip2 = net.encode(gray)
+    ref_key, ref_colour = net.reference(gray, guide)
+    return {
+        "gray": gray,
+        "guide": guide,
+        "current": current,
+        "key": key_map,
+        "skip4": skip4,
+        "skip2": skip2,
+        "prev_feat": torch.rand(batch, c, height // s, width // s),
+        "flow": torch.rand(batch, 2, height // s, width // s) - 0.5,
+        "has_prev": torch.ones(batch, 1, 1, 1),
+        "feat": current,
+        "ref_key": ref_key,
+        "ref_colour": ref_colour,
+    }
+
+
+def _dynamic_axes(names) -> dict:
+    return {
+        name: ({0: "N", 2: f"{name}_h", 3: f"{name}_w"} if name != "has_prev" else {0: "N"}) for name in names
+    }
+
+
+def export_graphs(net: ColorMotionNet2, folder: str | Path, version: str) -> Path:
+    """The four graphs into `folder` (created), each with the contract's names and metadata."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    net = net.eval()
+    with torch.no_grad():
+        examples = example_inputs(net)
+    metadata = {
+        contract.META_CONTRACT: contract.CONTRACT_2,
+        contract.META_VERSION: version,
+        contract.META_FEATURE_CHANNELS: str(net.FEATURE_CHANNELS),
+        contract.META_FEATURE_STRIDE: str(net.FEATURE_STRIDE),
+        contract.META_KEY_CHANNELS: str(net.KEY_CHANNELS),
+        contract.META_KEY_STRIDE: str(net.KEY_STRIDE),
+    }
+    for graph, (inputs, outputs) in contract.GRAPHS_2.items():
+        buffer = io.BytesIO()
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer notes; check_against_torch verifies the result
+            torch.onnx.export(
+                _Graph(net, graph),
+                tuple(examples[name] for name in inputs),
+                buffer,
+                input_names=list(inputs),
+                output_names=list(outputs),
+                dynamic_axes=_dynamic_axes((*inputs, *outputs)),
+                opset_version=contract.OPSET,
+                do_constant_folding=True,
+                dynamo=False,
+            )
+        proto = onnx.load_from_string(buffer.getvalue())
+        onnx.helper.set_model_props(proto, {**metadata, "colormotion.graph": graph})
+        onnx.checker.check_model(proto)
+        path = contract.graph_file(folder, graph)
+        tmp = path.with_name(path.name + ".tmp")
+        onnx.save(proto, tmp)
+        tmp.replace(path)
+    return folder
+
+
+def check_against_torch(
+    net: ColorMotionNet2, folder: str | Path, sizes=(64, 96), tolerance: float = 1e-4
+) -> dict:
+    """Largest |onnxruntime - PyTorch| per graph over frames of the given sizes (height = size,
+    width = size + 32), raising when one exceeds `tolerance`."""
+    import onnxruntime as ort
+
+    net = net.eval()
+    worst: dict[str, float] = {}
+    for size in sizes:
+        with torch.no_grad():
+            examples = example_inputs(net, size, size + 32)
+        for graph, (inputs, outputs) in contract.GRAPHS_2.items():
+            session = ort.InferenceSession(
+                str(contract.graph_file(folder, graph)), providers=["CPUExecutionProvider"]
+            )
+            feeds = {name: examples[name].numpy() for name in inputs}
+            got = session.run(list(outputs), feeds)
+            with torch.no_grad():
+                want = _Graph(net, graph)(*(examples[name] for name in inputs))
+            want = (want,) if isinstance(want, torch.Tensor) else want
+            error = max(float(np.abs(g - w.numpy()).max()) for g, w in zip(got, want))
+            worst[graph] = max(worst.get(graph, 0.0), error)
+            if error > tolerance:
+                raise AssertionError(f"{graph} at {size}px differs from PyTorch by {error:.2e}")
+    return worst
+
+
+def main(argv: list[str] | None = None) -> int:
+    from training.train_v2 import load_checkpoint_model
+
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("checkpoint")
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--version", default="2.0-dev")
+    args = parser.parse_args(argv)
+    net = load_checkpoint_model(args.checkpoint)
+    export_graphs(net, args.out, args.version)
+    print(
+        f"wrote {args.out}; largest difference from PyTorch per graph: {check_against_torch(net, args.out)}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
