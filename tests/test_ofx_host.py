@@ -430,13 +430,13 @@ def test_mlt_like_host_equals_the_streaming_node(host_binary, plugin, tmp_path, 
         last=4,
         render=range(5),
         extra=["rows down"],
-        settings=["set working_resolution 384", "set temporal_window 4"],  # Choice by its label
+        settings=["set input_transfer Rec.709", "set temporal_window 4"],  # Choice by its label
         env=model_env,
     )
     assert_survived(run)
     assert run.render_status() == {t: 0 for t in range(5)}, run.describe()
     assert not run.frames_needed()  # no temporal access: GetFramesNeeded is not part of MLT
-    params = StaticParams({"working_resolution": 384, "temporal_window": 4})
+    params = StaticParams({"input_transfer": "rec709", "temporal_window": 4})
     node, source = ColorizeNode(), ArraySource(frames, random_access=False)
     for t in range(5):
         source.current = t
