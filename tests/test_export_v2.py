@@ -49,3 +49,46 @@ def test_the_per_frame_compute_budget():
     from training.model_v2 import frame_gflops
 
     assert frame_gflops(ColorMotionNet2(), 256, 256) < 2.0
+
+
+def test_the_runtime_runs_the_graphs_as_pytorch_does(exported):
+    """GraphModel (the engine's runtime) gives what the network gives for a two-frame chain."""
+    import numpy as np
+    from colormotion.graph_model import GraphModel
+
+    net, folder = exported
+    model = GraphModel(folder)
+    rng = np.random.default_rng(0)
+    gray = rng.random((2, 1, 64, 96), dtype=np.float32)
+    guide = np.zeros((1, 3, 64, 96), np.float32)
+    guide[0, :, 10:20, 30:40] = np.array([0.3, -0.2, 1.0], np.float32)[:, None, None]
+    first, second = model.encode(gray[:1]), model.encode(gray[1:])
+    reference = model.reference(gray[:1], guide)
+    feat0 = model.blend(first.current, None, None, 0.0)
+    flow = np.zeros((1, 2, 8, 12), np.float32)
+    feat1 = model.blend(second.current, feat0, flow, 1.0)
+    ab = model.decode(second, feat1, guide, reference)
+    with torch.no_grad():
+        t = [torch.from_numpy(g[None]) for g in gray]
+        c0, k0, a0, b0 = net.encode(t[0])
+        c1, k1, a1, b1 = net.encode(t[1])
+        ref_key, ref_colour = net.reference(t[0], torch.from_numpy(guide))
+        f0, _ = net.blend(c0, *net.zero_state(c0))
+        f1, _ = net.blend(c1, f0, torch.from_numpy(flow), torch.ones(1, 1, 1, 1))
+        want, _ = net.decode(f1, a1, b1, k1, torch.from_numpy(guide), ref_key, ref_colour)
+    assert np.abs(ab - want.numpy()).max() < 1e-4
+    assert model.no_reference(second).colour.shape == (1, 3, 4, 6)
+
+
+def test_a_contract_1_model_is_refused_by_name(exported, tmp_path, random_model):
+    import shutil
+
+    from colormotion.graph_model import GraphModel
+    from colormotion.model import ModelError
+
+    _, folder = exported
+    broken = tmp_path / "mixed"
+    shutil.copytree(folder, broken)
+    shutil.copy(random_model, contract.graph_file(broken, "decode"))
+    with pytest.raises(ModelError, match="not the decode graph of a contract-2 model"):
+        GraphModel(broken)

@@ -207,6 +207,30 @@ def _provider_options(name: str) -> dict:
     return {}
 
 
+def open_session(path: Path, provider: str, explicit: bool):
+    """An onnxruntime session for one model file, set up as every ColorMotion graph runs."""
+    ort = import_onnxruntime()
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = thread_count()
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.use_deterministic_compute = True
+    options.log_severity_level = 3
+    # A plugin shares the machine with its host: idle worker threads sleep instead of spinning.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    chain = _provider_chain(provider)
+    try:
+        return ort.InferenceSession(
+            str(path),
+            sess_options=options,
+            providers=[(name, _provider_options(name)) for name in chain],
+        )
+    except Exception as error:  # onnxruntime raises its own exception types
+        raise ModelError(f"cannot load model file {path} ({error}); {_advice(explicit)}") from error
+
+
 class StepModel:
     """One ONNX step model (see `colormotion.contract`) in an onnxruntime session.
 
@@ -233,28 +257,7 @@ class StepModel:
         )
 
     def _open_session(self, provider: str):
-        ort = import_onnxruntime()
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = thread_count()
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.use_deterministic_compute = True
-        options.log_severity_level = 3
-        # A plugin shares the machine with its host: idle worker threads sleep instead of spinning.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        chain = _provider_chain(provider)
-        try:
-            return ort.InferenceSession(
-                str(self.path),
-                sess_options=options,
-                providers=[(name, _provider_options(name)) for name in chain],
-            )
-        except Exception as error:  # onnxruntime raises its own exception types
-            raise ModelError(
-                f"cannot load model file {self.path} ({error}); {_advice(self.explicit)}"
-            ) from error
+        return open_session(self.path, provider, self.explicit)
 
     def _check_contract(self) -> tuple[int, int, str]:
         session = self._session

@@ -1,0 +1,159 @@
+"""A contract-2 model (`colormotion.contract.GRAPHS_2`): four ONNX graphs in one folder, each in
+its own onnxruntime session, so the engine runs each piece only where it is needed.
+
+    model = GraphModel("models/colormotion2")
+    encoded = model.encode(gray)                         # once per frame
+    reference = model.reference(gray_r, guide_r)         # once per reference frame
+    feat = model.blend(encoded.current, prev_feat, flow, has_prev)
+    ab = model.decode(encoded, feat, guide, reference)   # only for frames that are output
+
+Arrays are float32 numpy, batch first. Safe to call from several threads at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import contract
+from .model import ModelError, _advice, open_session, verify_model_file
+
+log = logging.getLogger("colormotion")
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """encode's outputs for one frame (or a batch)."""
+
+    current: np.ndarray
+    key: np.ndarray
+    skip4: np.ndarray
+    skip2: np.ndarray
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.current, self.key, self.skip4, self.skip2))
+
+
+@dataclass(frozen=True)
+class Reference:
+    """reference's outputs: where to look (key) and what colour is there (premultiplied)."""
+
+    key: np.ndarray
+    colour: np.ndarray
+
+
+class GraphModel:
+    """The four sessions of a contract-2 model folder, checked against the contract."""
+
+    def __init__(self, folder: str | Path, provider: str = "auto", explicit: bool = True):
+        self.path = Path(folder).expanduser()
+        if not self.path.is_dir():
+            raise ModelError(f"model folder {self.path} does not exist; {_advice(explicit)}")
+        digest = hashlib.sha256()
+        self._sessions = {}
+        metadata = {}
+        for graph in contract.GRAPHS_2:
+            file = contract.graph_file(self.path, graph)
+            digest.update(graph.encode() + verify_model_file(file, require_checksum=not explicit).encode())
+            session = open_session(file, provider, explicit)
+            self._check_graph(session, graph, file)
+            self._sessions[graph] = session
+            metadata[graph] = session.get_modelmeta().custom_metadata_map
+        self.sha256 = digest.hexdigest()
+        self.provider = self._sessions["encode"].get_providers()[0]
+        meta = metadata["encode"]
+        try:
+            self.feature_channels = int(meta[contract.META_FEATURE_CHANNELS])
+            self.feature_stride = int(meta[contract.META_FEATURE_STRIDE])
+            self.key_channels = int(meta[contract.META_KEY_CHANNELS])
+            self.key_stride = int(meta[contract.META_KEY_STRIDE])
+        except (KeyError, ValueError) as error:
+            raise ModelError(f"model {self.path} lacks valid contract-2 metadata ({error})") from error
+        self.version = meta.get(contract.META_VERSION, "unknown")
+        versions = {m.get(contract.META_VERSION) for m in metadata.values()}
+        if len(versions) != 1:
+            raise ModelError(
+                f"the graphs of {self.path} come from different exports ({sorted(map(str, versions))})"
+            )
+        log.info("colormotion model %s (%s, contract 2) on %s", self.path, self.version, self.provider)
+
+    @staticmethod
+    def _check_graph(session, graph: str, file: Path) -> None:
+        inputs, outputs = contract.GRAPHS_2[graph]
+        got_in = tuple(i.name for i in session.get_inputs())
+        got_out = tuple(o.name for o in session.get_outputs())
+        version = session.get_modelmeta().custom_metadata_map.get(contract.META_CONTRACT)
+        if version != contract.CONTRACT_2 or got_in != inputs or got_out != outputs:
+            raise ModelError(
+                f"{file} is not the {graph} graph of a contract-2 model (contract {version!r}, inputs "
+                f"{got_in}, outputs {got_out}); export models with training/export_v2.py"
+            )
+
+    # -- the graphs ---------------------------------------------------------------------------
+
+    def encode(self, gray: np.ndarray) -> Encoded:
+        gray = _batch(gray, 1, "gray")
+        if gray.shape[2] % contract.SIZE_MULTIPLE or gray.shape[3] % contract.SIZE_MULTIPLE:
+            raise ValueError(f"model input size {gray.shape[3]}x{gray.shape[2]} is not a multiple of 32")
+        return Encoded(*self._sessions["encode"].run(None, {"gray": gray}))
+
+    def reference(self, gray: np.ndarray, guide: np.ndarray) -> Reference:
+        feeds = {"gray": _batch(gray, 1, "gray"), "guide": _batch(guide, 3, "guide")}
+        return Reference(*self._sessions["reference"].run(None, feeds))
+
+    def no_reference(self, encoded: Encoded) -> Reference:
+        """What decode gets without a reference: confidence 0 everywhere."""
+        key = encoded.key
+        return Reference(np.zeros_like(key), np.zeros((key.shape[0], 3, *key.shape[2:]), np.float32))
+
+    def blend(
+        self, current: np.ndarray, prev_feat: np.ndarray | None, flow: np.ndarray | None, has_prev: float
+    ) -> np.ndarray:
+        """The state after this frame; prev_feat and flow None at a chain start (has_prev 0)."""
+        batch, _, height, width = current.shape
+        if prev_feat is None:
+            prev_feat = np.zeros_like(current)
+        if flow is None:
+            flow = np.zeros((batch, 2, height, width), np.float32)
+        feeds = {
+            "current": np.ascontiguousarray(current, np.float32),
+            "prev_feat": np.ascontiguousarray(prev_feat, np.float32),
+            "flow": np.ascontiguousarray(flow, np.float32),
+            "has_prev": np.full((batch, 1, 1, 1), float(has_prev), np.float32),
+        }
+        return self._sessions["blend"].run(["feat"], feeds)[0]
+
+    def decode(
+        self, encoded: Encoded, feat: np.ndarray, guide: np.ndarray, reference: Reference
+    ) -> np.ndarray:
+        feeds = {
+            "feat": np.ascontiguousarray(feat, np.float32),
+            "skip4": encoded.skip4,
+            "skip2": encoded.skip2,
+            "key": encoded.key,
+            "guide": _batch(guide, 3, "guide"),
+            "ref_key": reference.key,
+            "ref_colour": reference.colour,
+        }
+        return self._sessions["decode"].run(["ab"], feeds)[0]
+
+
+def _batch(array: np.ndarray, channels: int, name: str) -> np.ndarray:
+    array = np.ascontiguousarray(array, np.float32)
+    if array.ndim == 3:
+        array = array[None]
+    if array.ndim != 4 or array.shape[1] != channels:
+        raise ValueError(f"{name} must be [N, {channels}, H, W], got shape {array.shape}")
+    return array
+
+
+def is_graph_model(path: str | Path) -> bool:
+    """A folder holding contract-2 graphs (rather than a contract-1 .onnx file)."""
+    path = Path(os.path.expanduser(str(path)))
+    return path.is_dir() and contract.graph_file(path, "encode").is_file()
