@@ -23,3 +23,19 @@ def random_model(tmp_path_factory) -> Path:
     from training.export import export_random_model
 
     return export_random_model(tmp_path_factory.mktemp("model") / "random.onnx", seed=0)
+
+
+@pytest.fixture(scope="session")
+def random_graph_model(tmp_path_factory) -> Path:
+    """A random-weight contract-2 model folder (training/export_v2.py)."""
+    import torch
+
+    from training.export_v2 import export_graphs
+    from training.model_v2 import ColorMotionNet2
+
+    torch.manual_seed(0)
+    net = ColorMotionNet2()
+    with torch.no_grad():  # a gate and residual that do something, as after training
+        net.to_gate.bias.fill_(0.0)
+        net.to_residual.weight.normal_(0, 0.05)
+    return export_graphs(net, tmp_path_factory.mktemp("graphs") / "model", "random")

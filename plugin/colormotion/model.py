@@ -380,7 +380,13 @@ def load_model(path: str | Path | None = None, provider: str = "auto") -> StepMo
     with _MODELS_LOCK:
         model = _MODELS.get(key)
         if model is None:
-            model = StepModel(resolved if path is not None else None, provider)
+            from .graph_model import GraphModel, is_graph_model
+
+            if is_graph_model(resolved):  # a contract-2 model folder
+                explicit = path is not None or bool(os.environ.get("COLORMOTION_MODEL", "").strip())
+                model = GraphModel(resolved, provider, explicit=explicit)
+            else:
+                model = StepModel(resolved if path is not None else None, provider)
             _MODELS[key] = model
         return model
 

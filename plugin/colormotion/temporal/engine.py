@@ -177,7 +177,8 @@ class _Render:
         self, engine: TemporalEngine, source, t: int, settings: EngineSettings, hints_at: HintsAt | None
     ):
         self.engine = engine
-        self.model: StepModel = engine.model
+        self.model = engine.model  # a StepModel (contract 1) or a GraphModel (contract 2)
+        self.graphs = not isinstance(self.model, StepModel)
         self.cache: ProcessCache = engine.cache
         self.source = source
         self.t = t
@@ -331,21 +332,65 @@ class _Render:
     # -- chains -------------------------------------------------------------------------------
 
     def chain_key(self, start: int, k: int) -> str:
-        """Key of the state (blended features) after step k of the chain that begins at `start`."""
+        """Key of the state (blended features) after step k of the chain that begins at `start`.
+
+        A contract-1 state depends on the hints of every frame of its chain; a contract-2 state
+        on the frames alone (hints and references enter only at decode, see output_key).
+        """
         key = self._chain_keys.get((start, k))
         if key is None:
+            hints = "" if self.graphs else self.hints(k)[0]
             if k == start:
-                key = digest(self.chain_root, "start", self.frame_key(k), self.hints(k)[0])
+                key = digest(self.chain_root, "start", self.frame_key(k), hints)
             else:
-                key = digest(self.chain_key(start, k - 1), self.frame_key(k), self.hints(k)[0])
+                key = digest(self.chain_key(start, k - 1), self.frame_key(k), hints)
             self._chain_keys[(start, k)] = key
         return key
+
+    def output_key(self, state_key: str, k: int) -> str:
+        """Key of the a*b* output after the state `state_key` of frame k."""
+        return digest(state_key, "decode", self.hints(k)[0]) if self.graphs else state_key
+
+    def encoded(self, k: int):
+        """Contract 2: the encode graph's outputs of frame k, computed once per frame."""
+        key = ("encoded", self.frame_key(k), self.frame_settings, self.model.sha256, self.model.provider)
+        found = self.cache.get(key)
+        if found is not None:
+            return found
+        if self.streaming and k != self.t:
+            raise _Unavailable(f"encoded features of frame {k}")
+        gray = self.gray(k)
+
+        def compute():
+            with profiling.stage("model"):
+                return self.model.encode(gray[None, None])
+
+        return self.cache.get_or_compute(key, compute)
+
+    def _graph_step(self, k: int, prev: tuple[int, np.ndarray] | None, want_ab: bool):
+        """Contract 2: blend (cheap) for every chain step, decode only for the output."""
+        encoded = self.encoded(k)
+        prev_feat = flow = None
+        if prev is not None:
+            prev_frame, prev_feat = prev
+            flow = self.flow(k, prev_frame)[None]
+        with profiling.stage("model"):
+            feat = self.model.blend(encoded.current, prev_feat, flow, float(prev is not None))
+            if not want_ab:
+                return feat
+            _, raster = self.hints(k)
+            height, width = self.gray(k).shape
+            guide = raster if raster is not None else np.zeros((3, height, width), np.float32)
+            ab = self.model.decode(encoded, feat, guide[None], self.model.no_reference(encoded))
+        return ab[0], feat
 
     def _step(self, k: int, prev: tuple[int, np.ndarray] | None, want_ab: bool):
         """Run the model for frame k after `prev` = (frame, its state), or as a chain start.
 
         -> (ab [2, h, w], feat [1, C, h/s, w/s]) when want_ab, else feat alone (cached smaller).
         """
+        if self.graphs:
+            return self._graph_step(k, prev, want_ab)
         gray = self.gray(k)
         height, width = gray.shape
         _, raster = self.hints(k)
@@ -366,19 +411,20 @@ class _Render:
         """`_step` through the cache under state key `key` (computed once across threads)."""
         if not want_ab:
             return self.cache.get_or_compute(("feat", key), lambda: self._step(k, prev, False))
-        ab = self.cache.get(("ab", key))
+        out_key = self.output_key(key, k)
+        ab = self.cache.get(("ab", out_key))
         if ab is not None:
             return ab
-        ab, feat = self.cache.get_or_compute(("out", key), lambda: self._step(k, prev, True), keep=False)
+        ab, feat = self.cache.get_or_compute(("out", out_key), lambda: self._step(k, prev, True), keep=False)
         self.cache.put(("feat", key), feat)
-        self.cache.put(("ab", key), ab)
+        self.cache.put(("ab", out_key), ab)
         return ab
 
     def run_chain(self, start: int, t: int, want_ab: bool) -> np.ndarray | None:
         """Advance chain `start` to frame t from its latest cached state; a*b* at t if wanted."""
         final_key = self.chain_key(start, t)
         if want_ab:
-            ab = self.cache.get(("ab", final_key))
+            ab = self.cache.get(("ab", self.output_key(final_key, t)))
             if ab is not None:
                 return ab
         elif ("feat", final_key) in self.cache:
