@@ -88,3 +88,102 @@ def test_the_command_line_runs_a_model_folder(random_graph_model, tmp_path, caps
         ["colorize", str(source), str(tmp_path / "out.mp4"), "--model", str(random_graph_model), "-q"]
     )
     assert code == 0, capsys.readouterr().err
+
+
+# -- reference frames -----------------------------------------------------------------------------
+
+
+def colour_frames(count: int) -> list[np.ndarray]:
+    """A colour clip (the truth) panning over a photo; its gray version is what gets colorized."""
+    return camera_move_colour(data.coffee(), count, 64, 96)
+
+
+def camera_move_colour(photo, frames, height, width, step=1.5):
+    import cv2
+
+    scale = 1.3 * max(height / photo.shape[0], width / photo.shape[1])
+    big = cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    return [
+        np.ascontiguousarray(big[:height, round(i * step) : round(i * step) + width]) for i in range(frames)
+    ]
+
+
+def gray_of(frames):
+    return [np.repeat(f.mean(axis=2, keepdims=True).astype(np.uint8), 3, axis=2) for f in frames]
+
+
+def test_a_reference_reaches_a_far_frame_without_a_chain_through_the_frames_between(
+    random_graph_model, fresh_cache
+):
+    from colormotion.references import ReferenceFrame
+
+    truth = colour_frames(48)
+    source = ListSource(gray_of(truth), identity="v2-far")
+    reference = ReferenceFrame(1, truth[0], "truth-1")
+    engine = TemporalEngine(GraphModel(random_graph_model))
+    with_reference = engine.render(source, 40, SETTINGS, None, [reference])
+    assert min(source.reads) >= 40 - SETTINGS.temporal_window  # only frame 40's own chain was read
+    assert not np.array_equal(with_reference, engine.render(source, 40, SETTINGS))
+
+
+def test_a_reference_applies_from_its_frame_to_the_next_one(random_graph_model, fresh_cache):
+    from colormotion.references import ReferenceFrame, applicable
+
+    truth = colour_frames(12)
+    first, second = ReferenceFrame(4, truth[3], "a"), ReferenceFrame(9, truth[8], "b")
+    assert [applicable([first, second], t) for t in (3, 4, 8)] == [[], [first], [first]]
+    assert applicable([first, second], 9) == [second]
+    limited = ReferenceFrame(4, truth[3], "c", first=2, last=5)
+    assert applicable([limited], 2) == [limited] and applicable([limited], 6) == []
+    engine = TemporalEngine(GraphModel(random_graph_model))
+    source = ListSource(gray_of(truth), identity="v2-range")
+    assert np.array_equal(
+        engine.render(source, 3, SETTINGS, None, [first]), engine.render(source, 3, SETTINGS)
+    )
+
+
+def test_references_keep_render_order_irrelevant(random_graph_model, fresh_cache):
+    from colormotion.references import ReferenceFrame
+
+    truth = colour_frames(12)
+    references = [ReferenceFrame(2, truth[1], "r")]
+    engine = TemporalEngine(GraphModel(random_graph_model))
+    forward = {
+        t: engine.render(ListSource(gray_of(truth), identity="o"), t, SETTINGS, None, references)
+        for t in range(1, 13)
+    }
+    PROCESS_CACHE.clear()
+    backward = {
+        t: engine.render(ListSource(gray_of(truth), identity="o"), t, SETTINGS, None, references)
+        for t in range(12, 0, -1)
+    }
+    assert all(np.array_equal(forward[t], backward[t]) for t in forward)
+
+
+def test_reference_options_on_the_command_line(random_graph_model, random_model, tmp_path, capsys):
+    from colormotion.cli.main import EXIT_INPUT, EXIT_MODEL, main
+    from colormotion.io.sequence import write_image
+
+    from tests._media import write_video
+
+    truth = colour_frames(8)
+    clip = write_video(tmp_path / "in.mp4", gray_of(truth))
+    write_image(tmp_path / "graded.png", truth[0])
+    run = ["colorize", str(clip), str(tmp_path / "out.mp4"), "-q", "--overwrite"]
+    assert (
+        main([*run, "--model", str(random_graph_model), "--reference", f"1={tmp_path / 'graded.png'}"]) == 0
+    )
+    assert main([*run, "--model", str(random_graph_model), "--reference", "1=missing.png"]) == EXIT_INPUT
+    assert "missing.png" in capsys.readouterr().err
+    assert (
+        main([*run, "--model", str(random_model), "--reference", f"1={tmp_path / 'graded.png'}"])
+        == EXIT_MODEL
+    )
+    assert "contract-2" in capsys.readouterr().err
+    hints = tmp_path / "hints" / "h.json"
+    hints.parent.mkdir()
+    write_image(hints.parent / "frame1.png", truth[0])  # named relative to the hints file
+    hints.write_text('{"version": 1, "hints": [], "references": [{"frame": 1, "image": "frame1.png"}]}')
+    assert main([*run, "--model", str(random_graph_model), "--hints", str(hints)]) == 0, (
+        capsys.readouterr().err
+    )

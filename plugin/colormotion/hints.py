@@ -39,7 +39,8 @@ DEFAULT_RADIUS = 0.01  # fraction of the frame's short side
 MAX_RADIUS = 1.0
 
 _HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
-_TOP_FIELDS = ("version", "hints")
+_TOP_FIELDS = ("version", "hints", "references")
+_REFERENCE_FIELDS = ("frame", "image", "from", "until")
 _HINT_FIELDS = ("id", "color", "radius", "keys")
 _KEY_FIELDS = ("frame", "x", "y", "color")
 
@@ -241,10 +242,23 @@ class Hint:
 
 
 @dataclass(frozen=True)
+class ReferenceSpec:
+    """A reference frame as the hints format names it: an image file for `frame`, and where it
+    applies (`first`..`last`, inclusive; None: from its frame to the next reference)."""
+
+    frame: int
+    image: Path
+    first: int | None = None
+    last: int | None = None
+
+
+@dataclass(frozen=True)
 class HintSet:
-    """A validated set of hints (ids unique, in file order: later hints win overlaps)."""
+    """A validated set of hints (ids unique, in file order: later hints win overlaps) and the
+    reference frames the file names."""
 
     hints: tuple[Hint, ...] = ()
+    references: tuple[ReferenceSpec, ...] = ()
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -253,8 +267,11 @@ class HintSet:
         return cls(())
 
     @classmethod
-    def from_json(cls, text: str) -> HintSet:
-        """Parse and validate; raises HintError naming the problem (line and column for bad JSON)."""
+    def from_json(cls, text: str, base: Path | None = None) -> HintSet:
+        """Parse and validate; raises HintError naming the problem (line and column for bad JSON).
+
+        `base`: the folder relative reference image paths start from (default: the current one).
+        """
         if not isinstance(text, str):
             raise HintError(f"hints must be given as JSON text, got {type(text).__name__}")
         text = text.removeprefix("\ufeff")  # a byte order mark, as some Windows editors write
@@ -264,19 +281,20 @@ class HintSet:
             raise HintError(
                 f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
             ) from None
-        return cls.from_dict(data)
+        return cls.from_dict(data, base)
 
     @classmethod
     def from_file(cls, path: str | Path) -> HintSet:
+        """Read a hints file; reference images named relative to it are found beside it."""
         try:
             text = Path(path).read_text(encoding="utf-8-sig")  # a byte order mark is accepted
         except (OSError, UnicodeDecodeError) as error:
             reason = getattr(error, "strerror", None) or str(error)
             raise HintError(f"cannot read hints file {str(path)!r}: {reason}") from None
-        return cls.from_json(text)
+        return cls.from_json(text, base=Path(path).resolve().parent)
 
     @classmethod
-    def from_dict(cls, data: Any) -> HintSet:
+    def from_dict(cls, data: Any, base: Path | None = None) -> HintSet:
         """Validate an already-parsed JSON value (see docs/hints.md)."""
         if not isinstance(data, dict):
             raise HintError(
@@ -298,7 +316,10 @@ class HintSet:
             if hint.id in seen:
                 raise HintError(f"duplicate hint id {hint.id!r} (hints[{seen[hint.id]}] and hints[{index}])")
             seen[hint.id] = index
-        return cls(hints)
+        references = data.get("references", [])
+        if not isinstance(references, list):
+            raise HintError(f'"references" must be a list, got {_kind(references)}')
+        return cls(hints, tuple(_parse_reference(item, index, base) for index, item in enumerate(references)))
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -322,6 +343,21 @@ class HintSet:
                 }
                 for hint in self.hints
             ],
+            **(
+                {
+                    "references": [
+                        {
+                            "frame": r.frame,
+                            "image": str(r.image),
+                            **({"from": r.first} if r.first is not None else {}),
+                            **({"until": r.last} if r.last is not None else {}),
+                        }
+                        for r in self.references
+                    ]
+                }
+                if self.references
+                else {}
+            ),
         }
 
     def to_json(self) -> str:
@@ -346,6 +382,10 @@ class HintSet:
 
     # -- use -------------------------------------------------------------------------------------
 
+    def reference_frames(self) -> list:
+        """The references as colormotion.references.ReferenceFrame (images read once per process)."""
+        return [_read_reference(spec) for spec in self.references]
+
     def inactive_over(self, first: int, last: int) -> list[Hint]:
         """The hints active on none of the frames first..last (a misnumbered key, usually)."""
         return [
@@ -361,9 +401,10 @@ class HintSet:
 
     def merged(self, *others: HintSet) -> HintSet:
         """This set followed by others (ids must stay unique)."""
-        return HintSet.from_dict(
+        merged = HintSet.from_dict(
             {"version": FORMAT_VERSION, "hints": [h for s in (self, *others) for h in s.to_dict()["hints"]]}
         )
+        return HintSet(merged.hints, tuple(r for s in (self, *others) for r in s.references))
 
     def __len__(self) -> int:
         return len(self.hints)
@@ -481,6 +522,54 @@ def _parse_key(key: Any, where: str) -> Key:
     y = _parse_unit(key, "y", where)
     color = _parse_colour(key["color"], where) if "color" in key else None
     return Key(frame, x, y, color)
+
+
+def _parse_reference(item: Any, index: int, base: Path | None) -> ReferenceSpec:
+    where = f"references[{index}]"
+    if not isinstance(item, dict):
+        raise HintError(f"{where}: a reference must be an object with frame and image, got {_kind(item)}")
+    _refuse_unknown(item, _REFERENCE_FIELDS, where)
+    for name in ("frame", "image"):
+        if name not in item:
+            raise HintError(f"{where}: missing {name!r}")
+    try:
+        frame = _frame_number(item["frame"])
+        first = _frame_number(item["from"]) if "from" in item else None
+        last = _frame_number(item["until"]) if "until" in item else None
+    except ValueError as error:
+        raise HintError(f"{where}: {error}") from None
+    if not isinstance(item["image"], str) or not item["image"]:
+        raise HintError(f"{where}: image must be a file name, got {_as_json(item['image'])}")
+    if first is not None and last is not None and last < first:
+        raise HintError(f"{where}: from {first} is after until {last}")
+    image = Path(item["image"]).expanduser()
+    if not image.is_absolute() and base is not None:
+        image = base / image
+    return ReferenceSpec(frame, image, first, last)
+
+
+_REFERENCE_IMAGES: dict = {}
+
+
+def _read_reference(spec: ReferenceSpec):
+    """The reference's image, read once per process while the file stays the same."""
+    from .references import ReferenceError, read_reference
+
+    try:
+        stat = spec.image.stat()
+    except OSError:
+        raise HintError(f"reference image {str(spec.image)!r} (frame {spec.frame}) does not exist") from None
+    key = (spec, stat.st_size, stat.st_mtime_ns)
+    found = _REFERENCE_IMAGES.get(key)
+    if found is None:
+        try:
+            found = read_reference(spec.image, spec.frame, spec.first, spec.last)
+        except ReferenceError as error:
+            raise HintError(str(error)) from None
+        if len(_REFERENCE_IMAGES) > 16:
+            _REFERENCE_IMAGES.clear()
+        _REFERENCE_IMAGES[key] = found
+    return found
 
 
 def _parse_hint(item: Any, index: int) -> Hint:

@@ -257,6 +257,10 @@ class _HintsAt:
         self.sets = [s for s in (fixed, parse_hints_json(params.value("hints_json", time))) if s is not None]
         self.transfer = transfer
 
+    def references(self) -> tuple:
+        """The reference frames the hint sets name (their images read once per process)."""
+        return tuple(reference for hint_set in self.sets for reference in hint_set.reference_frames())
+
     def key(self, k: int) -> tuple:
         """What the hints of frame k depend on, cheap to compute: the engine caches their raster
         under it instead of drawing thousands of hints again at every step of every chain."""
@@ -297,12 +301,17 @@ class ColorizeNode:
     model_path: an ONNX step model (default: the bundled, checksum-verified model).
     provider: overrides the "provider" parameter when given.
     hints: a HintSet used in addition to the hints_json parameter and the slots (the CLI's --hints).
+    references: colormotion.references.ReferenceFrame values (the CLI's --reference), in addition
+    to the references of the hint sets (contract-2 models).
     """
 
-    def __init__(self, model_path: str | Path | None = None, provider: str | None = None, hints=None):
+    def __init__(
+        self, model_path: str | Path | None = None, provider: str | None = None, hints=None, references=()
+    ):
         self.model_path = model_path
         self.provider = provider
         self.hints = hints
+        self.references = tuple(references)
 
     def settings(self, time: float, params: ParamSource):
         """EngineSettings from the parameters at `time`."""
@@ -331,4 +340,5 @@ class ColorizeNode:
         t = _frame_of(time)
         settings = self.settings(t, params)
         hints_at = _HintsAt(params, t, self.hints, settings.transfer)
-        return TemporalEngine(self.model(t, params)).render(source, t, settings, hints_at)
+        references = self.references + hints_at.references()
+        return TemporalEngine(self.model(t, params)).render(source, t, settings, hints_at, references)

@@ -57,6 +57,13 @@ def add_parser(commands) -> argparse.ArgumentParser:
         "--hints", metavar="FILE", help="colour hints file (JSON; frame numbers as for --frames)"
     )
     parser.add_argument(
+        "--reference",
+        action="append",
+        metavar="FRAME=IMAGE",
+        help="a colour image of frame FRAME (graded or painted elsewhere; any size): the frames from it "
+        "to the next reference take its colours (repeatable; needs a contract-2 model)",
+    )
+    parser.add_argument(
         "--frames",
         type=frame_range,
         metavar="A-B",
@@ -176,6 +183,7 @@ def run(args: argparse.Namespace) -> int:
         hints = engine.load_hints(args.hints)
         if hints:
             _warn_inactive_hints(hints, frames, source)
+        references = engine.load_references(args.reference, hints, source.first_frame, source.last_frame)
         settings = EncodeSettings(codec=args.codec, crf=args.crf, pix_fmt=args.pix_fmt, preset=args.preset)
         sink = BackgroundSink(
             open_sink(
@@ -189,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
             stage=profiling.stage,
         )
         try:
-            node, params = engine.build_node(args, hints)
+            node, params = engine.build_node(args, hints, references)
             if not args.quiet:
                 model = node.model(0, params)
                 print(

@@ -83,7 +83,35 @@ def load_hints(path: str | None):
         raise InputError(f"bad hints file: {error}", path) from None
 
 
-def build_node(args: argparse.Namespace, hints):
+def load_references(arguments: list[str] | None, hints, first: int, last: int) -> list:
+    """--reference FRAME=IMAGE values and the hints file's references, read and checked now."""
+    from ..hints import HintError
+    from ..references import ReferenceError, parse_reference_argument, read_reference
+
+    references = []
+    for text in arguments or []:
+        try:
+            frame, path = parse_reference_argument(text)
+        except ValueError as error:
+            raise UsageError(f"--reference: {error}") from None
+        try:
+            references.append(read_reference(path, frame))
+        except ReferenceError as error:
+            raise InputError(str(error), path) from None
+    if hints is not None:
+        try:
+            references.extend(hints.reference_frames())
+        except HintError as error:
+            raise InputError(f"bad hints file: {error}") from None
+    for reference in references:
+        if not first <= reference.frame <= last:
+            raise UsageError(
+                f"reference {reference.name!r} is for frame {reference.frame}, outside the input's frames {first}-{last}"
+            )
+    return references
+
+
+def build_node(args: argparse.Namespace, hints, references=()):
     """(node, params) for the options; raises ModelError when the model cannot be loaded."""
     from ..node import ColorizeNode, StaticParams
 
@@ -99,7 +127,13 @@ def build_node(args: argparse.Namespace, hints):
     from ..model import require_provider
 
     require_provider(args.provider)  # asked for by name: missing is an error (exit 5), not a fallback
-    node = ColorizeNode(model_path=args.model, provider=args.provider, hints=hints)
+    node = ColorizeNode(model_path=args.model, provider=args.provider, hints=hints, references=references)
     params = StaticParams(values)
-    node.model(0, params)  # load now: a model error stops the command before any frame
+    model = node.model(0, params)  # load now: a model error stops the command before any frame
+    from ..model import ModelError, StepModel
+
+    if references and isinstance(model, StepModel):
+        raise ModelError(
+            f"--reference needs a contract-2 model (a model folder); {model.path.name} follows contract 1"
+        )
     return node, params

@@ -35,7 +35,7 @@ import numpy as np
 from .. import colour, profiling
 from ..contract import AB_SCALE
 from ..model import StepModel
-from . import chain
+from . import chain, propagate
 from .cache import PROCESS_CACHE, ProcessCache, digest
 from .cuts import is_scene_cut
 from .flow import feature_flow
@@ -174,7 +174,13 @@ class _Render:
     """One call to `TemporalEngine.render`: the source, settings and hints, with per-call memos."""
 
     def __init__(
-        self, engine: TemporalEngine, source, t: int, settings: EngineSettings, hints_at: HintsAt | None
+        self,
+        engine: TemporalEngine,
+        source,
+        t: int,
+        settings: EngineSettings,
+        hints_at: HintsAt | None,
+        references: Sequence[Any] = (),
     ):
         self.engine = engine
         self.model = engine.model  # a StepModel (contract 1) or a GraphModel (contract 2)
@@ -184,6 +190,7 @@ class _Render:
         self.t = t
         self.settings = settings
         self.hints_at = hints_at
+        self.references = tuple(references)
         self.streaming = not bool(getattr(source, "random_access", True))
         self.tracker: _StreamTracker | None = None
         identity = getattr(source, "identity", None)
@@ -349,7 +356,61 @@ class _Render:
 
     def output_key(self, state_key: str, k: int) -> str:
         """Key of the a*b* output after the state `state_key` of frame k."""
-        return digest(state_key, "decode", self.hints(k)[0]) if self.graphs else state_key
+        if not self.graphs:
+            return state_key
+        refs = [r.fingerprint for r in self.references_at(k)]
+        return digest(state_key, "decode", self.hints(k)[0], refs)
+
+    # -- references (contract 2) ---------------------------------------------------------------
+
+    def references_at(self, k: int) -> list:
+        from ..references import applicable
+
+        return applicable(self.references, k) if self.references else []
+
+    def carried(self, k: int, reference) -> np.ndarray:
+        """The reference's colour carried to frame k by flow, straight from its frame."""
+        from ..references import working_form
+
+        key = ("carried", self.frame_key(k), reference.fingerprint, self.frame_settings)
+        gray = self.gray(k)
+
+        def compute() -> np.ndarray:
+            ref_gray, ref_guide = working_form(reference, gray.shape, self.settings.transfer)
+            with profiling.stage("flow"):
+                return propagate.carry(gray, ref_gray, ref_guide)
+
+        return self.cache.get_or_compute(key, compute)
+
+    def guide(self, k: int) -> np.ndarray:
+        """The colour guide decode gets for frame k: references carried to it, its hints on top."""
+        _, raster = self.hints(k)
+        carried = [self.carried(k, reference) for reference in self.references_at(k)]
+        return propagate.frame_guide(self.gray(k).shape, carried, raster)
+
+    def attention_reference(self, k: int, encoded):
+        """The nearest reference of frame k through the reference graph (once per reference)."""
+        from ..references import working_form
+
+        nearest = self.references_at(k)[:1]
+        if not nearest:
+            return self.model.no_reference(encoded)
+        reference, size = nearest[0], self.gray(k).shape
+        key = (
+            "reference",
+            reference.fingerprint,
+            size,
+            self.settings.transfer,
+            self.model.sha256,
+            self.model.provider,
+        )
+
+        def compute():
+            ref_gray, ref_guide = working_form(reference, size, self.settings.transfer)
+            with profiling.stage("model"):
+                return self.model.reference(ref_gray[None, None], ref_guide[None])
+
+        return self.cache.get_or_compute(key, compute)
 
     def encoded(self, k: int):
         """Contract 2: the encode graph's outputs of frame k, computed once per frame."""
@@ -378,10 +439,10 @@ class _Render:
             feat = self.model.blend(encoded.current, prev_feat, flow, float(prev is not None))
             if not want_ab:
                 return feat
-            _, raster = self.hints(k)
-            height, width = self.gray(k).shape
-            guide = raster if raster is not None else np.zeros((3, height, width), np.float32)
-            ab = self.model.decode(encoded, feat, guide[None], self.model.no_reference(encoded))
+        guide = self.guide(k)
+        reference = self.attention_reference(k, encoded)
+        with profiling.stage("model"):
+            ab = self.model.decode(encoded, feat, guide[None], reference)
         return ab[0], feat
 
     def _step(self, k: int, prev: tuple[int, np.ndarray] | None, want_ab: bool):
@@ -561,11 +622,28 @@ class TemporalEngine:
         self.model = model
         self.cache = PROCESS_CACHE if cache is None else cache
 
-    def render(self, source, t: int, settings: EngineSettings, hints_at: HintsAt | None = None) -> np.ndarray:
-        """The colourised frame t of `source` (a node.FrameSource), same dtype and channels."""
+    def render(
+        self,
+        source,
+        t: int,
+        settings: EngineSettings,
+        hints_at: HintsAt | None = None,
+        references: Sequence[Any] = (),
+    ) -> np.ndarray:
+        """The colourised frame t of `source` (a node.FrameSource), same dtype and channels.
+
+        `references`: colormotion.references.ReferenceFrame values (contract-2 models only).
+        """
         t = int(t)
         if not source.first_frame <= t <= source.last_frame:
             raise ValueError(
                 f"frame {t} lies outside the clip's frames {source.first_frame}..{source.last_frame}"
             )
-        return _Render(self, source, t, settings, hints_at).output()
+        if references and isinstance(self.model, StepModel):
+            from ..model import ModelError
+
+            raise ModelError(
+                f"reference frames need a contract-2 model; {self.model.path} follows contract 1 "
+                "(export one with training/export_v2.py)"
+            )
+        return _Render(self, source, t, settings, hints_at, references).output()
