@@ -187,3 +187,32 @@ def test_reference_options_on_the_command_line(random_graph_model, random_model,
     assert main([*run, "--model", str(random_graph_model), "--hints", str(hints)]) == 0, (
         capsys.readouterr().err
     )
+
+
+# -- hints that persist ---------------------------------------------------------------------------
+
+
+def keyed_hints(until=None) -> HintSet:
+    keys = [{"frame": 2, "x": 0.4, "y": 0.5}, {"frame": 4, "x": 0.42, "y": 0.5}]
+    hint = {"id": "mug", "color": "#2050d0", "radius": 0.08, "keys": keys}
+    if until is not None:
+        hint["until"] = until
+    return HintSet.from_dict({"version": 1, "hints": [hint]})
+
+
+def test_a_keyed_hint_persists_after_its_last_key_until_its_end(random_graph_model, clip, fresh_cache):
+    params = StaticParams({"temporal_window": 4})
+    source = ListSource(clip, identity="v2-persist")
+    plain = ColorizeNode(model_path=random_graph_model).render(8, source, params)
+    carried = ColorizeNode(model_path=random_graph_model, hints=keyed_hints()).render(8, source, params)
+    ended = ColorizeNode(model_path=random_graph_model, hints=keyed_hints(until=6)).render(8, source, params)
+    assert not np.array_equal(carried, plain)  # frame 8 is past the last key (4): carried there
+    assert np.array_equal(ended, plain)  # until 6: gone by frame 8
+
+
+def test_persistence_is_in_the_hints_format():
+    assert keyed_hints(until=6).hints[0].persists_at(6) and not keyed_hints(until=6).hints[0].persists_at(7)
+    assert not keyed_hints().hints[0].persists_at(4)  # on its last key it is drawn, not carried
+    with pytest.raises(ValueError, match="until 3 is before its last key"):
+        keyed_hints(until=3)
+    assert HintSet.from_json(keyed_hints(until=9).to_json()) == keyed_hints(until=9)

@@ -72,7 +72,10 @@ def test_document_level_errors(text, words):
 @pytest.mark.parametrize(
     "fields, words",
     [
-        ({"colour": "#ffffff"}, r"hint 'a': unknown field 'colour' \(allowed: id, color, radius, keys\)"),
+        (
+            {"colour": "#ffffff"},
+            r"hint 'a': unknown field 'colour' \(allowed: id, color, radius, keys, until\)",
+        ),
         ({"radius": 0}, "hint 'a': radius = 0 must be > 0"),
         ({"radius": -0.1}, "hint 'a': radius = -0.1 must be > 0"),
         ({"radius": 1.5}, "hint 'a': radius = 1.5 must be > 0 and <= 1.0"),

@@ -41,7 +41,7 @@ MAX_RADIUS = 1.0
 _HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _TOP_FIELDS = ("version", "hints", "references")
 _REFERENCE_FIELDS = ("frame", "image", "from", "until")
-_HINT_FIELDS = ("id", "color", "radius", "keys")
+_HINT_FIELDS = ("id", "color", "radius", "keys", "until")
 _KEY_FIELDS = ("frame", "x", "y", "color")
 
 ColourSpec = Union[str, tuple]  # "#rrggbb" or (r, g, b) display-sRGB floats in 0..1
@@ -188,6 +188,7 @@ class Hint:
     color: ColourSpec | None
     radius: float
     keys: tuple[Key, ...]
+    until: int | None = None  # last frame it persists to after its last key (None: no end)
     _key_labs: tuple = field(init=False, repr=False, compare=False)
     _key_frames: tuple = field(init=False, repr=False, compare=False)
 
@@ -206,6 +207,13 @@ class Hint:
 
     def is_active(self, frame: int) -> bool:
         return len(self.keys) == 1 or self.first_frame <= frame <= self.last_frame
+
+    def persists_at(self, frame: int) -> bool:
+        """After its last key a keyed hint follows its object (carried by flow from that key's
+        frame, contract-2 models) up to `until`; a one-key hint is drawn on every frame instead."""
+        if len(self.keys) == 1 or frame <= self.last_frame:
+            return False
+        return self.until is None or frame <= self.until
 
     def key_colours(self) -> tuple[Lab, ...]:
         """The L*a*b* colour in force at each key (a key without "color" keeps the one before)."""
@@ -331,6 +339,7 @@ class HintSet:
                     "id": hint.id,
                     **({"color": _colour_json(hint.color)} if hint.color is not None else {}),
                     "radius": hint.radius,
+                    **({"until": hint.until} if hint.until is not None else {}),
                     "keys": [
                         {
                             "frame": key.frame,
@@ -381,6 +390,15 @@ class HintSet:
         return cached
 
     # -- use -------------------------------------------------------------------------------------
+
+    def persisting(self, frame: int) -> dict[int, list[ActiveHint]]:
+        """The hints that persist on `frame`, by the frame they are carried from (their last key),
+        as they are drawn there."""
+        groups: dict[int, list[ActiveHint]] = {}
+        for hint in self.hints:
+            if hint.persists_at(frame):
+                groups.setdefault(hint.last_frame, []).append(hint.at(hint.last_frame))
+        return groups
 
     def reference_frames(self) -> list:
         """The references as colormotion.references.ReferenceFrame (images read once per process)."""
@@ -610,7 +628,15 @@ def _parse_hint(item: Any, index: int) -> Hint:
     keys.sort(key=lambda key: key.frame)
     if color is None and keys[0].color is None:
         raise HintError(f'{where}: missing "color" (give it on the hint or on its first key)')
-    return Hint(hint_id, color, float(radius), tuple(keys))
+    until = None
+    if "until" in item:
+        try:
+            until = _frame_number(item["until"])
+        except ValueError as error:
+            raise HintError(f"{where}: until: {error}") from None
+        if until < keys[-1].frame:
+            raise HintError(f"{where}: until {until} is before its last key (frame {keys[-1].frame})")
+    return Hint(hint_id, color, float(radius), tuple(keys), until)
 
 
 def _lerp(start: float, end: float, share: float) -> float:

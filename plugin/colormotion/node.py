@@ -257,6 +257,14 @@ class _HintsAt:
         self.sets = [s for s in (fixed, parse_hints_json(params.value("hints_json", time))) if s is not None]
         self.transfer = transfer
 
+    def persisting(self, k: int) -> dict[int, list]:
+        """Hints carried to frame k from the frame of their last key (HintSet.persisting)."""
+        groups: dict[int, list] = {}
+        for hint_set in self.sets:
+            for frame, active in hint_set.persisting(k).items():
+                groups.setdefault(frame, []).extend(active)
+        return groups
+
     def references(self) -> tuple:
         """The reference frames the hint sets name (their images read once per process)."""
         return tuple(reference for hint_set in self.sets for reference in hint_set.reference_frames())

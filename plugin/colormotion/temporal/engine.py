@@ -200,6 +200,7 @@ class _Render:
         self.chain_root = digest("chain", self.model.sha256, self.model.provider, self.frame_settings)
         self._frame_keys: dict[int, str] = {}
         self._hint_rasters: dict[int, tuple[str, np.ndarray | None]] = {}
+        self._persisting: dict[int, list] = {}
         self._chain_keys: dict[tuple[int, int], str] = {}
         self.current_frame: np.ndarray | None = None
         self.current_lightness: np.ndarray | None = None
@@ -359,7 +360,41 @@ class _Render:
         if not self.graphs:
             return state_key
         refs = [r.fingerprint for r in self.references_at(k)]
-        return digest(state_key, "decode", self.hints(k)[0], refs)
+        persisted = [
+            (frame, self.frame_key(frame), fingerprint) for frame, (fingerprint, _) in self.persisting(k)
+        ]
+        return digest(state_key, "decode", self.hints(k)[0], refs, persisted)
+
+    def persisting(self, k: int) -> list[tuple[int, tuple[str, np.ndarray]]]:
+        """(frame, (fingerprint, sparse guide)) of the hints carried to frame k from their last key."""
+        memo = self._persisting.get(k)
+        if memo is not None:
+            return memo
+        groups = getattr(self.hints_at, "persisting", None)
+        if groups is None:
+            return []
+        from .. import hints as hints_module
+
+        height, width = self.gray(self.t).shape
+        found = []
+        for frame, active in sorted(groups(k).items()):
+            raster = hints_module.rasterise(active, height, width)
+            nonzero = np.flatnonzero(raster)
+            if nonzero.size:
+                found.append((frame, (digest("persisted", nonzero, raster.ravel()[nonzero]), raster)))
+        self._persisting[k] = found
+        return found
+
+    def carried_hints(self, k: int, frame: int, fingerprint: str, raster: np.ndarray) -> np.ndarray:
+        """Hints drawn on `frame` (their last key) carried by flow to frame k, cached."""
+        key = ("carried_hints", self.frame_key(k), self.frame_key(frame), fingerprint, self.frame_settings)
+        gray, key_gray = self.gray(k), self.gray(frame)
+
+        def compute() -> np.ndarray:
+            with profiling.stage("flow"):
+                return propagate.carry(gray, key_gray, raster)
+
+        return self.cache.get_or_compute(key, compute)
 
     # -- references (contract 2) ---------------------------------------------------------------
 
@@ -386,6 +421,9 @@ class _Render:
         """The colour guide decode gets for frame k: references carried to it, its hints on top."""
         _, raster = self.hints(k)
         carried = [self.carried(k, reference) for reference in self.references_at(k)]
+        carried += [
+            self.carried_hints(k, f, fingerprint, sparse) for f, (fingerprint, sparse) in self.persisting(k)
+        ]
         return propagate.frame_guide(self.gray(k).shape, carried, raster)
 
     def attention_reference(self, k: int, encoded):
