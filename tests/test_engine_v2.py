@@ -216,3 +216,9 @@ def test_persistence_is_in_the_hints_format():
     with pytest.raises(ValueError, match="until 3 is before its last key"):
         keyed_hints(until=3)
     assert HintSet.from_json(keyed_hints(until=9).to_json()) == keyed_hints(until=9)
+    one_key = {"id": "a", "color": "#ff0000", "keys": [{"frame": 3, "x": 0.5, "y": 0.5}]}
+    static = HintSet.from_dict({"version": 1, "hints": [one_key]}).hints[0]
+    assert static.is_active(1) and static.is_active(9) and not static.persists_at(9)
+    carried = HintSet.from_dict({"version": 1, "hints": [{**one_key, "until": 20}]}).hints[0]
+    assert not carried.is_active(1) and carried.is_active(3) and not carried.is_active(4)
+    assert carried.persists_at(4) and carried.persists_at(20) and not carried.persists_at(21)

@@ -206,12 +206,16 @@ class Hint:
         return self.keys[-1].frame
 
     def is_active(self, frame: int) -> bool:
-        return len(self.keys) == 1 or self.first_frame <= frame <= self.last_frame
+        """Drawn on `frame`: between its first and last key; a one-key hint on every frame, or
+        only on its key's frame when it has an `until` (it persists from there)."""
+        if len(self.keys) == 1 and self.until is None:
+            return True
+        return self.first_frame <= frame <= self.last_frame
 
     def persists_at(self, frame: int) -> bool:
-        """After its last key a keyed hint follows its object (carried by flow from that key's
-        frame, contract-2 models) up to `until`; a one-key hint is drawn on every frame instead."""
-        if len(self.keys) == 1 or frame <= self.last_frame:
+        """After its last key a hint follows its object (carried by flow from that key's frame,
+        contract-2 models) up to `until`; a one-key hint without `until` is drawn everywhere."""
+        if frame <= self.last_frame or (len(self.keys) == 1 and self.until is None):
             return False
         return self.until is None or frame <= self.until
 
