@@ -1,119 +1,254 @@
-"""Reference propagation of a v2 checkpoint, run in PyTorch, beside the training-free baseline.
+"""Evaluate a contract-2 model through the product's engine on the held-out split.
 
-    python -m training.evaluate_v2 --checkpoint ../colormotion-runs/v2/last.pt
+    python -m training.evaluate_v2 --model models/colormotion2      # a model folder
+    python -m training.evaluate_v2 --checkpoint RUN/last.pt          # exported to a temporary folder first
 
-Until the engine runs contract 2 this scores a training checkpoint directly: the held-out clips
-(`training.data.split`), the ground truth of frame 0 as the reference, PSNR of frames 1-59 and
-per time bin (1-10, 11-30, 31-59), for gray, the flow baseline (`training.baselines`) and the
-network (state carried frame to frame, the reference carried to each frame by
-`colormotion.temporal.propagate`, as the engine will). Also automatic colour (no reference).
+Everything runs through `colormotion.temporal.engine.TemporalEngine`, as users get it (working
+short side 256; clips scored at short side 360, 60 frames; photos at 256x256). Figures:
+
+clips      gray; automatic colour: PSNR, colourfulness, CDC and warp error, the last three also
+           as ratios to the ground truth's; reference propagation (the true frame 0 as the
+           reference, PSNR of frames 1-59 and per time bin 1-10 / 11-30 / 31-59) beside the
+           training-free flow baseline (`training.baselines`); sparse-hint persistence (10 hints
+           on frame 0, carried on: PSNR gain over automatic on frames 31-59)
+photos     the hint sweep of Zhang et al. 2017 (n patches of 6x6 px of the true mean a*b*, as
+           discs of the same area); a*b* error at the hinted pixels (10 hints); mid-density hints
+           (a grid covering ~25 % of the frame) against none
+
+Writes report.json under --out and prints a Markdown summary.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import tempfile
+import time
+from pathlib import Path
 
+import cv2
 import numpy as np
-import torch
 from colormotion import colour, contract
-from colormotion.temporal import propagate
-from colormotion.temporal.cuts import is_scene_cut
-from colormotion.temporal.flow import feature_flow
+from colormotion.graph_model import GraphModel
+from colormotion.hints import ActiveHint
+from colormotion.references import ReferenceFrame
+from colormotion.temporal.cache import PROCESS_CACHE
+from colormotion.temporal.engine import EngineSettings, TemporalEngine
 
 from training import metrics
 from training.baselines import propagate_reference
-from training.data import DATA_ROOT, split
-from training.evaluate import Settings, load_clip_frames, prepare
-from training.model_v2 import ColorMotionNet2, pooled, premultiplied
-from training.train_v2 import load_checkpoint_model
+from training.data import DATA_ROOT, REPO_ROOT, split
+from training.evaluate import ZHANG_2017, ListSource, Settings, load_clip_frames, load_photo_square, prepare
 
 BINS = ((1, 10), (11, 30), (31, 59))
+HINT_COUNTS = (0, 1, 2, 5, 10, 20, 50, 100)
+PATCH = 6  # px at working resolution, as Zhang et al.'s test sweep
+MID_DENSITY = 0.25
 
 
-@torch.no_grad()
-def network_outputs(model: ColorMotionNet2, frames, reference: bool) -> list[np.ndarray]:
-    """a*b*/110 [2, h, w] per frame: state carried frame to frame (reset at cuts)."""
-    first = frames[0]
-    ones = np.ones((1, *first.gray.shape), np.float32)
-    ref_guide = (
-        np.concatenate([first.ab_true, ones]) if reference else np.zeros((3, *first.gray.shape), np.float32)
-    )
-    ref_gray_t = torch.from_numpy(first.gray)[None, None]
-    _, ref_key, _, _ = model.encode(ref_gray_t)
-    ref_colour = pooled(premultiplied(torch.from_numpy(ref_guide)[None]), model.KEY_STRIDE)
-    outputs, feat, guide = [], None, None
-    for t, frame in enumerate(frames):
-        gray = torch.from_numpy(frame.gray)[None, None]
-        current, key, s4, s2 = model.encode(gray)
-        cut = t > 0 and is_scene_cut(frames[t - 1].gray, frame.gray)
-        carried = []
-        if reference:
-            carried.append(ref_guide if t == 0 else propagate.carry(frame.gray, first.gray, ref_guide))
-        if feat is None or cut:
-            prev, flow, has_prev = model.zero_state(current)
-        else:
-            prev = feat
-            flow = torch.from_numpy(feature_flow(frame.gray, frames[t - 1].gray, model.FEATURE_STRIDE))[None]
-            has_prev = torch.ones(1, 1, 1, 1)
-            carried.append(propagate.chain_output(frame.gray, frames[t - 1].gray, outputs[-1], guide))
-        feat, _ = model.blend(current, prev, flow, has_prev)
-        guide = propagate.frame_guide(frame.gray.shape, carried, None)
-        ab, _ = model.decode(feat, s4, s2, key, torch.from_numpy(guide)[None], ref_key, ref_colour)
-        outputs.append(ab[0].numpy())
-    return outputs
+def random_patches(rng: np.random.Generator, size: tuple[int, int], count: int) -> list[tuple[int, int]]:
+    height, width = size
+    return [
+        (int(rng.integers(0, height - PATCH + 1)), int(rng.integers(0, width - PATCH + 1)))
+        for _ in range(count)
+    ]
 
 
-def to_rgb(frame, ab_scaled: np.ndarray) -> np.ndarray:
-    ab = np.ascontiguousarray(ab_scaled.transpose(1, 2, 0)) * contract.AB_SCALE
-    return colour.recombine(frame.rgb, ab, "srgb", lab=frame.lab)
+def patch_hints(frame, patches: list[tuple[int, int]]) -> list[ActiveHint]:
+    """Each patch as a hint disc of the patch's area filled with its true mean a*b*."""
+    height, width = frame.gray.shape
+    radius = math.sqrt(PATCH * PATCH / math.pi) / min(height, width)
+    hints = []
+    for y, x in patches:
+        ab = frame.ab_true[:, y : y + PATCH, x : x + PATCH].reshape(2, -1).mean(axis=1) * contract.AB_SCALE
+        centre_x, centre_y = (x + PATCH / 2) / width, (y + PATCH / 2) / height
+        hints.append(ActiveHint(centre_x, centre_y, (50.0, float(ab[0]), float(ab[1])), radius))
+    return hints
 
 
-def summarise(psnrs: list[float]) -> dict:
-    out = {"1-59": float(np.mean(psnrs[1:]))}
+def grid_hints(frame, cover: float) -> list[ActiveHint]:
+    """Patches on a regular grid covering `cover` of the frame."""
+    height, width = frame.gray.shape
+    step = max(PATCH, round(PATCH / math.sqrt(cover)))
+    patches = [(y, x) for y in range(0, height - PATCH + 1, step) for x in range(0, width - PATCH + 1, step)]
+    return patch_hints(frame, patches)
+
+
+class Evaluator:
+    def __init__(self, model: GraphModel, settings: Settings):
+        self.engine = TemporalEngine(model)
+        self.settings = settings
+        self.engine_settings = EngineSettings(working_short_side=settings.work_short_side)
+
+    def render(self, rgb_frames: list[np.ndarray], hints_at=None, references=()) -> list[np.ndarray]:
+        PROCESS_CACHE.clear()  # each run from scratch: nothing carried over between conditions
+        source = ListSource(rgb_frames, identity=f"eval-{time.perf_counter_ns()}")
+        return [
+            self.engine.render(source, t, self.engine_settings, hints_at, references)
+            for t in range(len(rgb_frames))
+        ]
+
+    def clip(self, name: str, rgb_frames: list[np.ndarray]) -> dict:
+        frames = [prepare(rgb, self.settings.work_short_side) for rgb in rgb_frames]
+        fields = [metrics.WarpField(rgb_frames[t], rgb_frames[t + 1]) for t in range(len(frames) - 1)]
+        truth = {
+            "colourfulness": float(np.mean([metrics.colourfulness(f) for f in rgb_frames])),
+            "cdc": metrics.cdc(rgb_frames),
+            "warp_error": metrics.warp_error(rgb_frames, fields),
+        }
+        gray_frames = [
+            colour.recombine(f.rgb, np.zeros((*f.gray.shape, 2), np.float32), "srgb", lab=f.lab)
+            for f in frames
+        ]
+        auto = self.render(rgb_frames)
+        reference = self.render(rgb_frames, references=[ReferenceFrame(0, rgb_frames[0], f"{name}:0")])
+        baseline_ab = propagate_reference([f.gray for f in frames], frames[0].ab_true)
+        baseline = [
+            colour.recombine(
+                f.rgb, np.ascontiguousarray(ab.transpose(1, 2, 0)) * contract.AB_SCALE, "srgb", lab=f.lab
+            )
+            for f, ab in zip(frames, baseline_ab)
+        ]
+        rng = np.random.default_rng([0, *name.encode()])
+        first_hints = patch_hints(frames[0], random_patches(rng, frames[0].gray.shape, 10))
+
+        class FirstFrameHints:  # drawn on frame 0, carried on (one-key hints with an until)
+            def __call__(self, k):
+                return first_hints if k == 0 else []
+
+            def persisting(self, k):
+                return {0: first_hints} if k > 0 else {}
+
+        persisted = self.render(rgb_frames, hints_at=FirstFrameHints())
+        psnr = {
+            label: [metrics.psnr(o, f) for o, f in zip(outputs, rgb_frames)]
+            for label, outputs in (
+                ("gray", gray_frames),
+                ("auto", auto),
+                ("reference", reference),
+                ("flow_baseline", baseline),
+                ("hints_on_frame_0", persisted),
+            )
+        }
+        auto_scores = {
+            "colourfulness": float(np.mean([metrics.colourfulness(o) for o in auto])),
+            "cdc": metrics.cdc(auto),
+            "warp_error": metrics.warp_error(auto, fields),
+        }
+        return {
+            "name": name,
+            "frames": len(frames),
+            "psnr": {label: binned(values) for label, values in psnr.items()},
+            "auto": {**auto_scores, **{f"{k}_ratio": auto_scores[k] / max(truth[k], 1e-12) for k in truth}},
+            "truth": truth,
+        }
+
+    def photo(self, index: int, rgb: np.ndarray) -> dict:
+        frame = prepare(rgb, self.settings.work_short_side)
+        rng = np.random.default_rng([0, index])
+        patches = random_patches(rng, frame.gray.shape, max(HINT_COUNTS))
+        sweep = {}
+        for count in HINT_COUNTS:
+            hints = patch_hints(frame, patches[:count])
+            output = self.render([rgb], hints_at=lambda k, h=hints: h)[0]
+            sweep[str(count)] = metrics.psnr(output, rgb)
+            if count == 10:
+                fidelity = hinted_error(output, frame, patches[:count])
+        mid = self.render([rgb], hints_at=lambda k: grid_hints(frame, MID_DENSITY))[0]
+        return {"sweep": sweep, "hint_fidelity": fidelity, "mid_density": metrics.psnr(mid, rgb)}
+
+
+def hinted_error(output: np.ndarray, frame, patches) -> float:
+    """Mean a*b* distance (a*b* units) between the output and each hint's colour under the hint."""
+    lab = colour.to_lab(output, "srgb")
+    height, width = frame.gray.shape
+    small = cv2.resize(np.ascontiguousarray(lab[..., 1:]), (width, height), interpolation=cv2.INTER_AREA)
+    small = small.transpose(2, 0, 1)
+    errors = []
+    for y, x in patches:
+        want = frame.ab_true[:, y : y + PATCH, x : x + PATCH].reshape(2, -1).mean(axis=1) * contract.AB_SCALE
+        got = small[:, y + PATCH // 2 - 1 : y + PATCH // 2 + 1, x + PATCH // 2 - 1 : x + PATCH // 2 + 1]
+        errors.append(float(np.linalg.norm(got.reshape(2, -1).mean(axis=1) - want)))
+    return float(np.mean(errors))
+
+
+def binned(values: list[float]) -> dict:
+    out = {"1-59": float(np.mean(values[1:]))}
     for low, high in BINS:
-        chosen = psnrs[low : high + 1]
+        chosen = values[low : high + 1]
         if chosen:
             out[f"{low}-{high}"] = float(np.mean(chosen))
     return out
+
+
+def summarise(clips: list[dict], photos: list[dict]) -> dict:
+    def mean(rows, *path):
+        values = []
+        for row in rows:
+            for key in path:
+                row = row[key]
+            values.append(row)
+        return float(np.mean(values))
+
+    labels = clips[0]["psnr"].keys() if clips else []
+    summary = {
+        "clips": {
+            label: {b: mean(clips, "psnr", label, b) for b in clips[0]["psnr"][label]} for label in labels
+        },
+        "auto": {k: mean(clips, "auto", k) for k in (clips[0]["auto"] if clips else {})},
+    }
+    if clips:
+        late = "31-59" if "31-59" in summary["clips"]["auto"] else "1-59"  # short test clips
+        summary[f"persistence_gain_{late}"] = (
+            summary["clips"]["hints_on_frame_0"][late] - summary["clips"]["auto"][late]
+        )
+        summary["auto_over_gray"] = summary["clips"]["auto"]["1-59"] - summary["clips"]["gray"]["1-59"]
+    if photos:
+        summary["hint_sweep"] = {n: mean(photos, "sweep", n) for n in photos[0]["sweep"]}
+        summary["zhang_2017"] = {str(n): v for n, v in ZHANG_2017.items()}
+        summary["hint_fidelity_ab"] = mean(photos, "hint_fidelity")
+        summary["mid_density_vs_none"] = mean(photos, "mid_density") - mean(photos, "sweep", "0")
+    return summary
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--checkpoint", required=True)
-    parser.add_argument("--threads", type=int, default=2)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", type=Path, help="a contract-2 model folder")
+    source.add_argument("--checkpoint", type=Path, help="a training checkpoint (exported first)")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT.parent / "colormotion-runs" / "eval")
+    parser.add_argument("--max-photos", type=int, default=None)
+    parser.add_argument("--max-frames", type=int, default=60)
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    model = load_checkpoint_model(args.checkpoint)
-    settings = Settings()
-    report: dict = {}
-    for clip in split.VAL_CLIPS:
-        rgb_frames = load_clip_frames(DATA_ROOT / clip, settings)
-        frames = [prepare(rgb, settings.work_short_side) for rgb in rgb_frames]
-        runs = {
-            "gray": [np.zeros_like(f.ab_true) for f in frames],
-            "flow_baseline": propagate_reference([f.gray for f in frames], frames[0].ab_true),
-            "network_reference": network_outputs(model, frames, reference=True),
-            "network_auto": network_outputs(model, frames, reference=False),
-        }
-        report[clip] = {}
-        for name, abs_ in runs.items():
-            outputs = [to_rgb(f, ab) for f, ab in zip(frames, abs_)]
-            scores = summarise([metrics.psnr(o, f.rgb) for o, f in zip(outputs, frames)])
-            scores["colourfulness_ratio"] = float(
-                np.mean([metrics.colourfulness(o) for o in outputs[1:]])
-                / max(1e-6, np.mean([metrics.colourfulness(f.rgb) for f in frames[1:]]))
+    settings = Settings(max_frames=args.max_frames)
+    with tempfile.TemporaryDirectory(prefix="colormotion-eval-") as scratch:
+        folder = args.model
+        if args.checkpoint is not None:
+            from training.export_v2 import export_graphs
+            from training.train_v2 import load_checkpoint_model
+
+            folder = export_graphs(
+                load_checkpoint_model(args.checkpoint), Path(scratch) / "model", args.checkpoint.name
             )
-            report[clip][name] = scores
-        print(clip, json.dumps(report[clip]), flush=True)
-    names = next(iter(report.values())).keys()
-    mean = {
-        n: {k: float(np.mean([report[c][n][k] for c in report])) for k in report[next(iter(report))][n]}
-        for n in names
+        evaluator = Evaluator(GraphModel(folder), settings)
+        clips = []
+        for clip in split.VAL_CLIPS:
+            clips.append(evaluator.clip(clip, load_clip_frames(DATA_ROOT / clip, settings)))
+            print(clip, json.dumps(clips[-1]["psnr"]), flush=True)
+        photo_paths = split.val_photos(DATA_ROOT)[: args.max_photos]
+        photos = [evaluator.photo(i, load_photo_square(DATA_ROOT / p)) for i, p in enumerate(photo_paths)]
+    report = {
+        "model": str(args.model or args.checkpoint),
+        "clips": clips,
+        "photos": len(photos),
+        "summary": summarise(clips, photos),
     }
-    print("MEAN", json.dumps(mean, indent=1))
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "report.json").write_text(json.dumps(report, indent=1))
+    print(json.dumps(report["summary"], indent=1))
     return 0
 
 
