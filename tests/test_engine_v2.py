@@ -201,13 +201,28 @@ def keyed_hints(until=None) -> HintSet:
 
 
 def test_a_keyed_hint_persists_after_its_last_key_until_its_end(random_graph_model, clip, fresh_cache):
+    """Frame 12 is far past the last key (4). With until 6 the hint is gone before frame 12's
+    chain begins (window 4: the chain starts at frame 9), so nothing of it is left there."""
     params = StaticParams({"temporal_window": 4})
     source = ListSource(clip, identity="v2-persist")
-    plain = ColorizeNode(model_path=random_graph_model).render(8, source, params)
-    carried = ColorizeNode(model_path=random_graph_model, hints=keyed_hints()).render(8, source, params)
-    ended = ColorizeNode(model_path=random_graph_model, hints=keyed_hints(until=6)).render(8, source, params)
-    assert not np.array_equal(carried, plain)  # frame 8 is past the last key (4): carried there
-    assert np.array_equal(ended, plain)  # until 6: gone by frame 8
+    plain = ColorizeNode(model_path=random_graph_model).render(12, source, params)
+    carried = ColorizeNode(model_path=random_graph_model, hints=keyed_hints()).render(12, source, params)
+    ended = ColorizeNode(model_path=random_graph_model, hints=keyed_hints(until=6)).render(12, source, params)
+    assert not np.array_equal(carried, plain)
+    assert np.array_equal(ended, plain)
+
+
+def test_a_guided_chain_carries_each_output_on_and_stays_order_independent(
+    random_graph_model, clip, fresh_cache
+):
+    """Hints keyed on 2..4: frames after them take their colour through the chain's carried
+    outputs too (decoded at every step); render order still changes nothing."""
+    params = StaticParams({"temporal_window": 4})
+    node = ColorizeNode(model_path=random_graph_model, hints=keyed_hints())
+    forward = {t: node.render(t, ListSource(clip, identity="g"), params) for t in range(1, 13)}
+    PROCESS_CACHE.clear()
+    backward = {t: node.render(t, ListSource(clip, identity="g"), params) for t in range(12, 0, -1)}
+    assert all(np.array_equal(forward[t], backward[t]) for t in forward)
 
 
 def test_persistence_is_in_the_hints_format():

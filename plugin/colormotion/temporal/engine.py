@@ -201,6 +201,7 @@ class _Render:
         self._frame_keys: dict[int, str] = {}
         self._hint_rasters: dict[int, tuple[str, np.ndarray | None]] = {}
         self._persisting: dict[int, list] = {}
+        self._guided_keys: dict[tuple[int, int], str] = {}
         self._chain_keys: dict[tuple[int, int], str] = {}
         self.current_frame: np.ndarray | None = None
         self.current_lightness: np.ndarray | None = None
@@ -355,15 +356,38 @@ class _Render:
             self._chain_keys[(start, k)] = key
         return key
 
-    def output_key(self, state_key: str, k: int) -> str:
-        """Key of the a*b* output after the state `state_key` of frame k."""
+    def output_key(self, state_key: str, k: int, start: int | None = None) -> str:
+        """Key of the a*b* output after the state `state_key` of frame k.
+
+        Contract 2: decode's guide is made of the frame's own guide sources and, within a chain
+        (`start`), the previous output carried on, so the key names the guide sources of every
+        frame of the chain up to k (`guided_key`); without a chain (a streaming bridge) only k's.
+        """
         if not self.graphs:
             return state_key
+        guides = self.guided_key(start, k) if start is not None else self.guide_sources(k)
+        return digest(state_key, "decode", guides)
+
+    def guide_sources(self, k: int) -> tuple:
+        """What frame k's own guide is made of: its hints, references and persisting hints."""
         refs = [r.fingerprint for r in self.references_at(k)]
-        persisted = [
-            (frame, self.frame_key(frame), fingerprint) for frame, (fingerprint, _) in self.persisting(k)
-        ]
-        return digest(state_key, "decode", self.hints(k)[0], refs, persisted)
+        persisted = [(f, self.frame_key(f), fingerprint) for f, (fingerprint, _) in self.persisting(k)]
+        return (self.hints(k)[0], refs, persisted)
+
+    def has_guide_sources(self, k: int) -> bool:
+        return self.hints(k)[1] is not None or bool(self.references_at(k)) or bool(self.persisting(k))
+
+    def guided_key(self, start: int, k: int) -> str:
+        key = self._guided_keys.get((start, k))
+        if key is None:
+            prior = self.guided_key(start, k - 1) if k > start else "start"
+            key = self._guided_keys[(start, k)] = digest(prior, self.guide_sources(k))
+        return key
+
+    def chain_is_guided(self, start: int, last: int) -> bool:
+        """Whether any frame start..last has a guide source: only then do earlier outputs, carried
+        on, reach later frames' guides (and must be decoded on the way)."""
+        return any(self.has_guide_sources(k) for k in range(start, last + 1))
 
     def persisting(self, k: int) -> list[tuple[int, tuple[str, np.ndarray]]]:
         """(frame, (fingerprint, sparse guide)) of the hints carried to frame k from their last key."""
@@ -417,13 +441,16 @@ class _Render:
 
         return self.cache.get_or_compute(key, compute)
 
-    def guide(self, k: int) -> np.ndarray:
-        """The colour guide decode gets for frame k: references carried to it, its hints on top."""
+    def guide(self, k: int, chained: np.ndarray | None = None) -> np.ndarray:
+        """The colour guide decode gets for frame k: references and persisting hints carried to it
+        and the previous output carried on (`chained`), fused, its own hints on top."""
         _, raster = self.hints(k)
         carried = [self.carried(k, reference) for reference in self.references_at(k)]
         carried += [
             self.carried_hints(k, f, fingerprint, sparse) for f, (fingerprint, sparse) in self.persisting(k)
         ]
+        if chained is not None:
+            carried.append(chained)
         return propagate.frame_guide(self.gray(k).shape, carried, raster)
 
     def attention_reference(self, k: int, encoded):
@@ -466,8 +493,11 @@ class _Render:
 
         return self.cache.get_or_compute(key, compute)
 
-    def _graph_step(self, k: int, prev: tuple[int, np.ndarray] | None, want_ab: bool):
-        """Contract 2: blend (cheap) for every chain step, decode only for the output."""
+    def _graph_step(
+        self, k: int, prev: tuple[int, np.ndarray] | None, want_ab: bool, chained: np.ndarray | None = None
+    ):
+        """Contract 2: blend (cheap) for every chain step, decode only for outputs (and for the
+        steps of a guided chain, whose outputs carry on). -> feat, or (ab, feat, guide)."""
         encoded = self.encoded(k)
         prev_feat = flow = None
         if prev is not None:
@@ -477,11 +507,56 @@ class _Render:
             feat = self.model.blend(encoded.current, prev_feat, flow, float(prev is not None))
             if not want_ab:
                 return feat
-        guide = self.guide(k)
+        guide = self.guide(k, chained)
         reference = self.attention_reference(k, encoded)
         with profiling.stage("model"):
             ab = self.model.decode(encoded, feat, guide[None], reference)
-        return ab[0], feat
+        return ab[0], feat, guide
+
+    def _stored_guided_step(self, start: int, k: int, prev, chained) -> tuple:
+        """(ab, feat, guide) of step k of guided chain `start`, through the cache."""
+        state_key = self.chain_key(start, k)
+        out_key = self.output_key(state_key, k, start)
+        found = [
+            self.cache.get(entry) for entry in (("ab", out_key), ("feat", state_key), ("guide", out_key))
+        ]
+        if all(value is not None for value in found):
+            return tuple(found)
+        ab, feat, guide = self.cache.get_or_compute(
+            ("out", out_key), lambda: self._graph_step(k, prev, True, chained), keep=False
+        )
+        self.cache.put(("feat", state_key), feat)
+        self.cache.put(("ab", out_key), ab)
+        self.cache.put(("guide", out_key), guide)
+        return ab, feat, guide
+
+    def run_guided_chain(self, start: int, t: int, want_ab: bool) -> np.ndarray | None:
+        """Contract 2, a chain with guide sources: every step decodes, and its output, carried on
+        with the confidence its guide had (propagate.chain_output), joins the next step's guide
+        (as in training). Resumes from the latest step whose state and output are cached."""
+        resume, feat, previous = start, None, None
+        for k in range(t - 1, start - 1, -1):
+            state_key = self.chain_key(start, k)
+            out_key = self.output_key(state_key, k, start)
+            cached = [
+                self.cache.get(entry) for entry in (("feat", state_key), ("ab", out_key), ("guide", out_key))
+            ]
+            if all(value is not None for value in cached):
+                resume, feat, previous = k + 1, cached[0], (k, cached[1], cached[2])
+                break
+        ab = None
+        for k in range(resume, t + 1):
+            prev = (k - 1, feat) if k > start else None
+            chained = None
+            if previous is not None:
+                frame, previous_ab, previous_guide = previous
+                with profiling.stage("flow"):
+                    chained = propagate.chain_output(
+                        self.gray(k), self.gray(frame), previous_ab, previous_guide
+                    )
+            ab, feat, guide = self._stored_guided_step(start, k, prev, chained)
+            previous = (k, ab, guide)
+        return ab if want_ab else None
 
     def _step(self, k: int, prev: tuple[int, np.ndarray] | None, want_ab: bool):
         """Run the model for frame k after `prev` = (frame, its state), or as a chain start.
@@ -489,7 +564,8 @@ class _Render:
         -> (ab [2, h, w], feat [1, C, h/s, w/s]) when want_ab, else feat alone (cached smaller).
         """
         if self.graphs:
-            return self._graph_step(k, prev, want_ab)
+            result = self._graph_step(k, prev, want_ab)
+            return result[:2] if want_ab else result
         gray = self.gray(k)
         height, width = gray.shape
         _, raster = self.hints(k)
@@ -506,11 +582,14 @@ class _Render:
             ab, feat, _ = self.model.step(*inputs)
         return ab[0], feat
 
-    def _stored_step(self, key: str, k: int, prev: tuple[int, np.ndarray] | None, want_ab: bool):
-        """`_step` through the cache under state key `key` (computed once across threads)."""
+    def _stored_step(
+        self, key: str, k: int, prev: tuple[int, np.ndarray] | None, want_ab: bool, start: int | None = None
+    ):
+        """`_step` through the cache under state key `key` (computed once across threads);
+        `start`: the chain the step belongs to (None for a streaming bridge)."""
         if not want_ab:
             return self.cache.get_or_compute(("feat", key), lambda: self._step(k, prev, False))
-        out_key = self.output_key(key, k)
+        out_key = self.output_key(key, k, start)
         ab = self.cache.get(("ab", out_key))
         if ab is not None:
             return ab
@@ -521,9 +600,11 @@ class _Render:
 
     def run_chain(self, start: int, t: int, want_ab: bool) -> np.ndarray | None:
         """Advance chain `start` to frame t from its latest cached state; a*b* at t if wanted."""
+        if self.graphs and t > start and self.chain_is_guided(start, t - 1):
+            return self.run_guided_chain(start, t, want_ab)
         final_key = self.chain_key(start, t)
         if want_ab:
-            ab = self.cache.get(("ab", self.output_key(final_key, t)))
+            ab = self.cache.get(("ab", self.output_key(final_key, t, start)))
             if ab is not None:
                 return ab
         elif ("feat", final_key) in self.cache:
@@ -538,7 +619,7 @@ class _Render:
         for k in range(resume, t + 1):
             prev = (k - 1, feat) if k > start else None
             if k == t and want_ab:
-                return self._stored_step(self.chain_key(start, k), k, prev, True)
+                return self._stored_step(self.chain_key(start, k), k, prev, True, start)
             feat = self._stored_step(self.chain_key(start, k), k, prev, False)
         return None
 
