@@ -237,3 +237,19 @@ def test_persistence_is_in_the_hints_format():
     carried = HintSet.from_dict({"version": 1, "hints": [{**one_key, "until": 20}]}).hints[0]
     assert not carried.is_active(1) and carried.is_active(3) and not carried.is_active(4)
     assert carried.persists_at(4) and carried.persists_at(20) and not carried.persists_at(21)
+
+
+def test_the_nodes_reference_slots(random_graph_model, tmp_path, fresh_cache):
+    """What OpenFX hosts show as the References page: an image file and its frame."""
+    from colormotion.io.sequence import write_image
+
+    truth = colour_frames(6)
+    write_image(tmp_path / "graded.png", truth[0])
+    source = ListSource(gray_of(truth), identity="v2-slots")
+    node = ColorizeNode(model_path=random_graph_model)
+    plain = node.render(3, source, StaticParams({}))
+    slot = StaticParams({"reference1_file": str(tmp_path / "graded.png"), "reference1_frame": 1})
+    assert not np.array_equal(node.render(3, source, slot), plain)
+    missing = StaticParams({"reference2_file": str(tmp_path / "gone.png"), "reference2_frame": 1})
+    with pytest.raises(ValueError, match="reference 2: .*gone.png"):
+        node.render(3, source, missing)

@@ -406,7 +406,7 @@ class HintSet:
 
     def reference_frames(self) -> list:
         """The references as colormotion.references.ReferenceFrame (images read once per process)."""
-        return [_read_reference(spec) for spec in self.references]
+        return [read_reference_spec(spec) for spec in self.references]
 
     def inactive_over(self, first: int, last: int) -> list[Hint]:
         """The hints active on none of the frames first..last (a misnumbered key, usually)."""
@@ -573,8 +573,9 @@ def _parse_reference(item: Any, index: int, base: Path | None) -> ReferenceSpec:
 _REFERENCE_IMAGES: dict = {}
 
 
-def _read_reference(spec: ReferenceSpec):
-    """The reference's image, read once per process while the file stays the same."""
+def read_reference_spec(spec: ReferenceSpec):
+    """The reference's image, read once per process while the file stays the same (also the
+    node's reference slots)."""
     from .references import ReferenceError, read_reference
 
     try:

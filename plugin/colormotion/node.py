@@ -88,6 +88,36 @@ class StaticParams:
         return param_spec(name).default
 
 
+REFERENCE_SLOTS = 2
+
+
+def _reference_specs(i: int) -> tuple[ParamSpec, ...]:
+    return (
+        ParamSpec(
+            f"reference{i}_file",
+            "string",
+            "",
+            f"Reference {i} image",
+            help="A colour image of one frame of this clip (graded or painted elsewhere, any size): "
+            "the frames from it to the next reference take its colours. Empty for none. Needs a "
+            "contract-2 model.",
+            page="References",
+        ),
+        ParamSpec(
+            f"reference{i}_frame",
+            "int",
+            0,
+            f"Reference {i} frame",
+            help="The frame the reference image shows (the host's frame numbers).",
+            page="References",
+            minimum=-1000000,
+            maximum=10000000,
+            display_minimum=0,
+            display_maximum=1000,
+        ),
+    )
+
+
 def _slot_specs(i: int) -> tuple[ParamSpec, ...]:
     return (
         ParamSpec(
@@ -158,6 +188,7 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
         page="Hints",
     ),
     *(spec for i in range(1, HINT_SLOTS + 1) for spec in _slot_specs(i)),
+    *(spec for i in range(1, REFERENCE_SLOTS + 1) for spec in _reference_specs(i)),
     ParamSpec(
         "working_resolution",
         "choice",
@@ -247,6 +278,22 @@ def parse_hints_json(text: str):
         while len(_PARSED_HINTS) > 32:
             _PARSED_HINTS.popitem(last=False)
     return hint_set
+
+
+def _slot_references(params: ParamSource, time: float) -> tuple:
+    """The references set in the node's reference slots (images read once per process)."""
+    from .hints import HintError, ReferenceSpec, read_reference_spec
+
+    found = []
+    for i in range(1, REFERENCE_SLOTS + 1):
+        file = str(params.value(f"reference{i}_file", time) or "").strip()
+        if file:
+            spec = ReferenceSpec(int(params.value(f"reference{i}_frame", time)), Path(file).expanduser())
+            try:
+                found.append(read_reference_spec(spec))
+            except HintError as error:
+                raise ValueError(f"reference {i}: {error}") from None
+    return tuple(found)
 
 
 class _HintsAt:
@@ -348,5 +395,5 @@ class ColorizeNode:
         t = _frame_of(time)
         settings = self.settings(t, params)
         hints_at = _HintsAt(params, t, self.hints, settings.transfer)
-        references = self.references + hints_at.references()
+        references = self.references + hints_at.references() + _slot_references(params, t)
         return TemporalEngine(self.model(t, params)).render(source, t, settings, hints_at, references)

@@ -117,7 +117,11 @@ def define_parameter(host: Host, param_set, spec, parent: str = "") -> PropertyS
         props.set_strings(OFX.kOfxParamPropChoiceOption, [label for _, label in spec.options])
     elif kind == "string":
         mode = (
-            OFX.kOfxParamStringIsMultiLine if spec.name.endswith("json") else OFX.kOfxParamStringIsSingleLine
+            OFX.kOfxParamStringIsMultiLine
+            if spec.name.endswith("json")
+            else OFX.kOfxParamStringIsFilePath
+            if spec.name.endswith("_file")
+            else OFX.kOfxParamStringIsSingleLine
         )
         props.set_string(OFX.kOfxParamPropStringMode, mode)
     elif kind in ("double", "int"):
