@@ -586,3 +586,30 @@ def test_host_running_the_same_python_is_joined(host_binary, plugin, bundle, tmp
     assert_survived(run)
     assert run.render_status() == {1: 0}, run.describe()
     np.testing.assert_array_equal(run.output(1), node_frames(frames, StaticParams(), times=[1])[1])
+
+
+def test_the_general_contexts_reference_input(host_binary, plugin, tmp_path, random_graph_model, monkeypatch):
+    """Hosts with several inputs (Nuke, Natron, Resolve): the Reference input's image at
+    "Reference 1 frame" is that frame's reference (a contract-2 model)."""
+    from colormotion.references import ReferenceFrame
+
+    monkeypatch.setenv("COLORMOTION_MODEL", str(random_graph_model))
+    frames = [harness.as_depth(f, np.uint8) for f in harness.sample_frames(4, seed=23)]
+    run = harness.run_host(
+        host_binary,
+        plugin,
+        tmp_path,
+        input_dir=harness.write_frames(tmp_path / "in", frames),
+        last=3,
+        render=[2],
+        extra=["context general", "connect_optional"],
+        settings=["set reference1_frame 0", "set temporal_window 4"],
+        env={"COLORMOTION_MODEL": str(random_graph_model)},
+    )
+    assert_survived(run)
+    assert run.render_status() == {2: 0}, run.describe()
+    params = StaticParams({"reference1_frame": 0, "temporal_window": 4})
+    node, source = ColorizeNode(), ArraySource(frames)
+    expected = node.render(2, source, params, [ReferenceFrame(0, frames[0], "input")])
+    np.testing.assert_array_equal(run.output(2), expected)
+    assert not np.array_equal(run.output(2), node.render(2, source, params))

@@ -388,12 +388,15 @@ class ColorizeNode:
         provider = self.provider or str(params.value("provider", time))
         return load_model(self.model_path, provider)
 
-    def render(self, time: float, source: FrameSource, params: ParamSource) -> np.ndarray:
-        """The colour frame at `time`: same size, dtype and alpha as the source frame."""
+    def render(self, time: float, source: FrameSource, params: ParamSource, references=()) -> np.ndarray:
+        """The colour frame at `time`: same size, dtype and alpha as the source frame.
+
+        `references`: more ReferenceFrame values for this render (a host's Reference input).
+        """
         from .temporal.engine import TemporalEngine
 
         t = _frame_of(time)
         settings = self.settings(t, params)
         hints_at = _HintsAt(params, t, self.hints, settings.transfer)
-        references = self.references + hints_at.references() + _slot_references(params, t)
+        references = self.references + tuple(references) + hints_at.references() + _slot_references(params, t)
         return TemporalEngine(self.model(t, params)).render(source, t, settings, hints_at, references)

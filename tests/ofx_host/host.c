@@ -33,6 +33,7 @@
  *   bench_actions N              time N calls of a no-op action and of GetClipPreferences
  *   premultiplied                images carry associated alpha (Natron, Nuke)
  *   unscaled_defaults            ignore kOfxParamCoordinatesNormalised defaults (as Resolve does)
+ *   connect_optional             connect optional inputs too (they show the source frames)
  *   purge                        send PurgeCaches after every render (low-memory host)
  *   cycles N                     load, use and unload (dlclose) the plug-in N times in this process
  *   changed NAME                 tell the instance its parameter NAME was edited (InstanceChanged)
@@ -350,7 +351,7 @@ typedef struct Image {
 static struct {
   char plugin[4096], input[4096], output[4096], python[4096];
   int mlt, first, last, rows_down, padding, threads, have_window, fault_no_rowbytes, stop_after_load,
-      stop_after_describe, bench_actions, premultiplied, purge, cycles, unscaled_defaults;
+      stop_after_describe, bench_actions, premultiplied, purge, cycles, unscaled_defaults, connect_optional;
   char changed[64];
   int window[4];
   double scale;
@@ -868,7 +869,9 @@ static Effect *create_instance(Effect *descriptor) {
     set_str(c, kOfxImageEffectPropPixelDepth, frame->depth);
     set_str(c, kOfxImageEffectPropComponents, components_of(frame->channels));
     set_str(c, kOfxImageEffectPropPreMultiplication, cfg.premultiplied ? kOfxImagePreMultiplied : kOfxImageUnPreMultiplied);
-    set_int(c, kOfxImageClipPropConnected, 1);
+    /* optional inputs (the General context's Reference) stay unconnected unless asked for */
+    Prop *optional = find_prop(&descriptor->clips[i]->props, kOfxImageClipPropOptional);
+    set_int(c, kOfxImageClipPropConnected, !(optional && optional->ints[0]) || cfg.connect_optional);
     set_dbl(c, kOfxImageEffectPropFrameRange, 0, cfg.first);
     set_dbl(c, kOfxImageEffectPropFrameRange, 1, cfg.last);
     set_dbl(c, kOfxImageEffectPropUnmappedFrameRange, 0, cfg.first);
@@ -1150,6 +1153,7 @@ static int read_script(const char *path) {
     else if (!strcmp(word, "premultiplied")) cfg.premultiplied = 1;
     else if (!strcmp(word, "purge")) cfg.purge = 1;
     else if (!strcmp(word, "unscaled_defaults")) cfg.unscaled_defaults = 1;
+    else if (!strcmp(word, "connect_optional")) cfg.connect_optional = 1;
     else if (!strcmp(word, "cycles")) cfg.cycles = atoi(rest);
     else if (!strcmp(word, "changed")) snprintf(cfg.changed, sizeof cfg.changed, "%s", rest);
     else if (!strcmp(word, "stop_after")) {

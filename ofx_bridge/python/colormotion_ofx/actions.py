@@ -103,7 +103,8 @@ class ColorizeEffect:
         return OFX.kOfxStatOK
 
     def describe_in_context(self, effect, in_args, out_args) -> int:
-        describe.describe_in_context(self.host, effect, self.specs())
+        context = self.host.property_set(in_args).get_string(OFX.kOfxImageEffectPropContext).encode()
+        describe.describe_in_context(self.host, effect, self.specs(), context)
         return OFX.kOfxStatOK
 
     def create_instance(self, effect, in_args, out_args) -> int:
@@ -230,14 +231,41 @@ class ColorizeEffect:
             identity=self.instance(effect).source_identity(t, current) if random_access else None,
         )
         params = self._params(effect, self._canonical_rect(source_clip, time, bounds, scale), time)
+        references = self._reference_input(effect, params, t, current)
         started = clock.perf_counter()
-        result = self.node().render(t, frames, params)
+        result = self.node().render(t, frames, params, references)
         node_seconds = clock.perf_counter() - started
         if source.premultiplied:  # give the host back what it gave: associated alpha
             result = images.premultiply(result)
         return result, bounds, node_seconds
 
     # -- helpers ----------------------------------------------------------------------------
+    def _reference_input(self, effect, params, t: int, current) -> tuple:
+        """The General context's Reference input, when connected and no reference file is set in
+        slot 1: its image at "Reference 1 frame" is that frame's reference."""
+        try:
+            context = self.host.effect_props(effect).get_string(OFX.kOfxImageEffectPropContext).encode()
+        except OfxError:  # a host that does not say: the Filter context has no Reference input
+            return ()
+        if context != OFX.kOfxImageEffectContextGeneral:
+            return ()
+        if str(params.value("reference1_file", float(t)) or "").strip():
+            return ()
+        clip, props = self.host.clip(effect, describe.REFERENCE_CLIP)
+        if not props.get_int_or(OFX.kOfxImageClipPropConnected, 0):
+            return ()
+        frame = int(params.value("reference1_frame", float(t)))
+        image = self.host.fetch_image(clip, float(frame))
+        if image is None:
+            return ()
+        try:
+            pixels, _ = read_pixels(image)
+        finally:
+            self.host.release_image(image)
+        from colormotion.references import ReferenceFrame
+
+        return (ReferenceFrame(frame, pixels, "the Reference input"),)
+
     def _frame_range(self, effect, t: int) -> tuple[int, int]:
         """The Source clip's frame range (the chain counts anchors from its first frame).
 

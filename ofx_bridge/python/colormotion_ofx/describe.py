@@ -48,13 +48,22 @@ def describe(host: Host, effect) -> None:
     props.set_optional("strings", OFX.kOfxPropIcon, ["", ICON_FILE])
 
 
-def describe_in_context(host: Host, effect, specs: Sequence) -> None:
-    for name in (OFX.kOfxImageEffectSimpleSourceClipName, OFX.kOfxImageEffectOutputClipName):
+REFERENCE_CLIP = b"Reference"  # General context: a graded frame from another node (Nuke, Natron, Resolve)
+
+
+def describe_in_context(host: Host, effect, specs: Sequence, context: bytes = b"") -> None:
+    names = [OFX.kOfxImageEffectSimpleSourceClipName, OFX.kOfxImageEffectOutputClipName]
+    if context == OFX.kOfxImageEffectContextGeneral:
+        names.append(REFERENCE_CLIP)
+    for name in names:
         clip = host.define_clip(effect, name)
         clip.set_strings(OFX.kOfxImageEffectPropSupportedComponents, SUPPORTED_COMPONENTS)
         clip.set_int(OFX.kOfxImageEffectPropSupportsTiles, 0)
         if name == OFX.kOfxImageEffectSimpleSourceClipName:
             clip.set_int(OFX.kOfxImageEffectPropTemporalClipAccess, 1)
+        if name == REFERENCE_CLIP:
+            # optional: its image at "Reference 1 frame" is that frame's reference
+            clip.set_int(OFX.kOfxImageClipPropOptional, 1)
     define_parameters(host, host.param_set(effect), specs)
 
 

@@ -99,7 +99,7 @@ def record_description(specs: Sequence) -> str:
     lines: list[str] = []
     describe.describe(_RecordingHost(lines, "describe"), None)
     for context in describe.SUPPORTED_CONTEXTS:
-        describe.describe_in_context(_RecordingHost(lines, context.decode()), None, specs)
+        describe.describe_in_context(_RecordingHost(lines, context.decode()), None, specs, context)
     return "\n".join(lines) + "\n"
 
 
