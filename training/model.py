@@ -31,8 +31,11 @@ CH_S2, CH_S4, CH_S8, CH_S16 = 16, 24, 32, 96
 HINT_CHANNELS = 3
 
 
-def conv_relu(in_ch: int, out_ch: int, kernel: int = 3) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(in_ch, out_ch, kernel, padding=kernel // 2), nn.ReLU(inplace=True))
+def conv_relu(in_ch: int, out_ch: int, kernel: int = 3, dilation: int = 1) -> nn.Sequential:
+    pad = dilation * (kernel // 2)
+    return nn.Sequential(
+        nn.Conv2d(in_ch, out_ch, kernel, padding=pad, dilation=dilation), nn.ReLU(inplace=True)
+    )
 
 
 def separable_conv_relu(in_ch: int, out_ch: int) -> nn.Sequential:

@@ -29,7 +29,20 @@ import torch.nn.functional as F
 from torch import nn
 
 from training.mobilenet_tflite import MobileNetV2, load_tflite_mobilenet_v2
-from training.model import CH_S2, CH_S4, CH_S8, CH_S16, TAP_S2, TAP_S4, TAP_S8, TAP_S16, warp
+from training.model import (
+    CH_S2,
+    CH_S4,
+    CH_S8,
+    CH_S16,
+    TAP_S2,
+    TAP_S4,
+    TAP_S8,
+    TAP_S16,
+    conv_relu,
+    separable_conv_relu,
+    upsample2,
+    warp,
+)
 
 AB_BIN_SIZE = 10.0  # a*b* units, as Zhang et al. 2016
 ANNEAL_TEMPERATURE = 0.38  # Zhang et al. 2016's annealed-mean temperature
@@ -52,25 +65,6 @@ def gamut_ab_bins(bin_size: float = AB_BIN_SIZE) -> np.ndarray:
             linear = colour.lab_to_linear(lab.astype(np.float32))
             keep |= np.all((linear >= 0) & (linear <= 1), axis=-1).any(axis=0)
     return (np.stack([a[keep], b[keep]], axis=-1) / 110.0).astype(np.float32)
-
-
-def conv_relu(in_ch: int, out_ch: int, kernel: int = 3, dilation: int = 1) -> nn.Sequential:
-    pad = dilation * (kernel // 2)
-    return nn.Sequential(
-        nn.Conv2d(in_ch, out_ch, kernel, padding=pad, dilation=dilation), nn.ReLU(inplace=True)
-    )
-
-
-def separable_conv_relu(in_ch: int, out_ch: int) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(in_ch, in_ch, 3, padding=1, groups=in_ch),
-        nn.Conv2d(in_ch, out_ch, 1),
-        nn.ReLU(inplace=True),
-    )
-
-
-def upsample2(x: torch.Tensor) -> torch.Tensor:
-    return F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
 
 
 def premultiplied(guide: torch.Tensor) -> torch.Tensor:

@@ -367,16 +367,19 @@ def train(config: TrainConfig) -> Path:
     return final
 
 
-def parse_args(argv: list[str] | None = None) -> TrainConfig:
+def config_from_args(config_class, argv: list[str] | None = None, description: str | None = __doc__):
+    """A training configuration dataclass from --name-with-dashes options of its scalar fields."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    for f in dataclasses.fields(TrainConfig):
+    for f in dataclasses.fields(config_class):
         if f.type in ("int", "float", "str"):
-            default = f.default
-            parser.add_argument("--" + f.name.replace("_", "-"), type=type(default), default=default)
-    args = parser.parse_args(argv)
-    return TrainConfig(**vars(args))
+            parser.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
+    return config_class(**vars(parser.parse_args(argv)))
+
+
+def parse_args(argv: list[str] | None = None) -> TrainConfig:
+    return config_from_args(TrainConfig, argv)
 
 
 if __name__ == "__main__":

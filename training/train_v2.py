@@ -15,7 +15,6 @@ outside the repository.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import os
@@ -33,7 +32,7 @@ from colormotion.temporal import propagate  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 
 from training.model_v2 import ColorMotionNet2, pooled, premultiplied  # noqa: E402
-from training.train import RunLog, epoch_loader, lr_factor, seed_everything  # noqa: E402
+from training.train import RunLog, config_from_args, epoch_loader, lr_factor, seed_everything  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TFLITE = REPO_ROOT.parent / "shared" / "data" / "weights" / "mobilenet_v2_1.0_224_quant.tflite"
@@ -357,13 +356,7 @@ def train(config: TrainConfig) -> Path:
 
 
 def parse_args(argv: list[str] | None = None) -> TrainConfig:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    for f in dataclasses.fields(TrainConfig):
-        if f.type in ("int", "float", "str"):
-            parser.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
-    return TrainConfig(**vars(parser.parse_args(argv)))
+    return config_from_args(TrainConfig, argv, __doc__)
 
 
 if __name__ == "__main__":

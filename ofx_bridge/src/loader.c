@@ -212,6 +212,19 @@ static char *read_text_file(const char *path) {
   return text;
 }
 
+/* libpython and the executable the bundle was built against, from its configuration file
+ * (PATH_MAX buffers); 0 with g_py_error set when it is missing or unreadable. */
+static int read_bundle_config(const char *resources, char *libpython, char *executable) {
+  char config_path[PATH_MAX + 64];
+  snprintf(config_path, sizeof config_path, "%s/" CONFIG_FILE_NAME, resources);
+  char *config = read_text_file(config_path);
+  int configured = config && json_string(config, "libpython", libpython, PATH_MAX) &&
+                   json_string(config, "executable", executable, PATH_MAX);
+  free(config);
+  if (!configured) snprintf(g_py_error, sizeof g_py_error, "missing or unreadable %s", config_path);
+  return configured;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Starting or joining Python                                                                  */
 
@@ -334,17 +347,8 @@ static int ensure_python_locked(void) {
     if (!resolve_python(RTLD_DEFAULT)) return 0;
     return join_python(resources);
   }
-  char config_path[PATH_MAX + 64];
-  snprintf(config_path, sizeof config_path, "%s/" CONFIG_FILE_NAME, resources);
-  char *config = read_text_file(config_path);
   char libpython[PATH_MAX], executable[PATH_MAX];
-  int configured = config && json_string(config, "libpython", libpython, sizeof libpython) &&
-                   json_string(config, "executable", executable, sizeof executable);
-  free(config);
-  if (!configured) {
-    snprintf(g_py_error, sizeof g_py_error, "missing or unreadable %s", config_path);
-    return 0;
-  }
+  if (!read_bundle_config(resources, libpython, executable)) return 0;
   void *library = dlopen(libpython, RTLD_NOW | RTLD_GLOBAL);
   if (!library) {
     snprintf(g_py_error, sizeof g_py_error, "cannot load %s: %s", libpython, dlerror());
@@ -491,20 +495,12 @@ static OfxStatus replay_description(const char *section, OfxImageEffectHandle ef
 /* What Python would find at its start, checked without starting it, so a host never lists a
  * plug-in that cannot run: the configuration and the libpython it names. */
 static int bundle_can_start_python(void) {
-  char resources[PATH_MAX], config_path[PATH_MAX + 64], libpython[PATH_MAX], executable[PATH_MAX];
+  char resources[PATH_MAX], libpython[PATH_MAX], executable[PATH_MAX];
   if (!resources_dir(resources, sizeof resources)) {
     snprintf(g_py_error, sizeof g_py_error, "cannot locate the bundle's Resources folder");
     return 0;
   }
-  snprintf(config_path, sizeof config_path, "%s/" CONFIG_FILE_NAME, resources);
-  char *config = read_text_file(config_path);
-  int configured = config && json_string(config, "libpython", libpython, sizeof libpython) &&
-                   json_string(config, "executable", executable, sizeof executable);
-  free(config);
-  if (!configured) {
-    snprintf(g_py_error, sizeof g_py_error, "missing or unreadable %s", config_path);
-    return 0;
-  }
+  if (!read_bundle_config(resources, libpython, executable)) return 0;
   if (access(libpython, R_OK) != 0) {
     snprintf(g_py_error, sizeof g_py_error, "cannot load %s: %s", libpython, strerror(errno));
     return 0;

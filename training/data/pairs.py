@@ -248,6 +248,29 @@ class PairDataset(Dataset):
         }
 
 
+def load_split(
+    short_side: int,
+    cache_dir: Path | str | None = None,
+    data_root: Path | str | None = None,
+    scenes_dir: Path | str | None = None,
+) -> tuple[list[ClipFrames], list[ClipFrames], PhotoStore, PhotoStore]:
+    """(train clips, held-out clips, train photos, held-out photos) of the shared data, cached at
+    `short_side`, split by `training.data.split`; excluded clips (DAVIS 2017 val/test-dev) left out."""
+    data_root = Path(data_root) if data_root is not None else DATA_ROOT
+    cache_dir = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE_DIR
+    if not data_root.is_dir():
+        raise FileNotFoundError(f"shared data folder {data_root} does not exist")
+    train_clips, val_clips = [], []
+    for record in load_all(Path(scenes_dir) if scenes_dir is not None else SCENES_DIR):
+        if split.is_excluded_clip(record["source"]):
+            continue
+        clip = load_clip(record, short_side, cache_dir, data_root)
+        (val_clips if split.is_val_clip(record["source"]) else train_clips).append(clip)
+    train_photos = PhotoStore(split.train_photos(data_root), short_side, cache_dir, data_root)
+    val_photos = PhotoStore(split.val_photos(data_root), short_side, cache_dir, data_root)
+    return train_clips, val_clips, train_photos, val_photos
+
+
 def build_datasets(
     crop: int = 128,
     stride: int = 8,
@@ -267,18 +290,10 @@ def build_datasets(
     `cache_short_side` defaults to 5/4 of the crop (at least 160), leaving room for the zoom.
     The validation set is fixed: its samples never change with `set_epoch`.
     """
-    data_root = Path(data_root) if data_root is not None else DATA_ROOT
-    cache_dir = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE_DIR
-    if not data_root.is_dir():
-        raise FileNotFoundError(f"shared data folder {data_root} does not exist")
     short_side = cache_short_side or max(160, crop * 5 // 4)
-    records = load_all(Path(scenes_dir) if scenes_dir is not None else SCENES_DIR)
-    train_clips, val_clips = [], []
-    for record in records:
-        clip = load_clip(record, short_side, cache_dir, data_root)
-        (val_clips if split.is_val_clip(record["source"]) else train_clips).append(clip)
-    train_photos = PhotoStore(split.train_photos(data_root), short_side, cache_dir, data_root)
-    val_photos = PhotoStore(split.val_photos(data_root), short_side, cache_dir, data_root)
+    train_clips, val_clips, train_photos, val_photos = load_split(
+        short_side, cache_dir, data_root, scenes_dir
+    )
     common = dict(
         crop=crop, stride=stride, still_fraction=still_fraction, hint_config=hint_config, max_gap=max_gap
     )

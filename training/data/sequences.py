@@ -33,7 +33,6 @@ from colormotion.temporal import propagate
 from colormotion.temporal.flow import feature_flow
 from torch.utils.data import Dataset
 
-from training.data import DATA_ROOT, DEFAULT_CACHE_DIR, SCENES_DIR, split
 from training.data.augment import (
     STILL_MOTION,
     AffineRange,
@@ -43,8 +42,7 @@ from training.data.augment import (
 )
 from training.data.augment import warp as warp_image
 from training.data.hints import empty_hints, full_hints, patch_hints
-from training.data.pairs import CLIP_WEIGHT_CAP, ClipFrames, PhotoStore, load_clip, rgb_to_model
-from training.data.scenes import load_all
+from training.data.pairs import CLIP_WEIGHT_CAP, ClipFrames, PhotoStore, load_split, rgb_to_model
 
 MAX_GAP = 80  # frames between the reference and frame t
 STILL_REFERENCE_MOTION = AffineRange(rotation=20.0, shear=10.0, shift=24.0, zoom=(0.75, 1.25))
@@ -284,19 +282,10 @@ def build_datasets(
     scenes_dir: Path | str | None = None,
 ) -> tuple[GuidedDataset, GuidedDataset]:
     """(train, val) over the shared data, split by `training.data.split`; excluded clips skipped."""
-    data_root = Path(data_root) if data_root is not None else DATA_ROOT
-    cache_dir = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE_DIR
-    if not data_root.is_dir():
-        raise FileNotFoundError(f"shared data folder {data_root} does not exist")
     short_side = cache_short_side or max(160, crop * 5 // 4)
-    train_clips, val_clips = [], []
-    for record in load_all(Path(scenes_dir) if scenes_dir is not None else SCENES_DIR):
-        if split.is_excluded_clip(record["source"]):
-            continue
-        clip = load_clip(record, short_side, cache_dir, data_root)
-        (val_clips if split.is_val_clip(record["source"]) else train_clips).append(clip)
-    train_photos = PhotoStore(split.train_photos(data_root), short_side, cache_dir, data_root)
-    val_photos = PhotoStore(split.val_photos(data_root), short_side, cache_dir, data_root)
+    train_clips, val_clips, train_photos, val_photos = load_split(
+        short_side, cache_dir, data_root, scenes_dir
+    )
     common = dict(crop=crop, still_fraction=still_fraction, config=config)
     train = GuidedDataset(train_clips, train_photos, samples_per_epoch, seed=seed, **common)
     val = GuidedDataset(val_clips, val_photos, val_samples, seed=seed + 1_000_003, **common)
