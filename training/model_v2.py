@@ -38,6 +38,7 @@ from training.model import (
     TAP_S4,
     TAP_S8,
     TAP_S16,
+    MaskNet,
     conv_relu,
     separable_conv_relu,
     upsample2,
@@ -99,15 +100,6 @@ class LightnessEncoder(nn.Module):
             if i in (TAP_S2, TAP_S4, TAP_S8, TAP_S16):
                 taps.append(x)
         return taps
-
-
-class MaskNet(nn.Module):
-    def __init__(self, channels: int):
-        super().__init__()
-        self.body = nn.Sequential(conv_relu(2 * channels, 16), conv_relu(16, 24), nn.Conv2d(24, 1, 1))
-
-    def forward(self, warped: torch.Tensor, current: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.body(torch.cat((warped, current), dim=1)))
 
 
 class Residual(nn.Module):
