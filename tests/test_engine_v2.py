@@ -253,3 +253,24 @@ def test_the_nodes_reference_slots(random_graph_model, tmp_path, fresh_cache):
     missing = StaticParams({"reference2_file": str(tmp_path / "gone.png"), "reference2_frame": 1})
     with pytest.raises(ValueError, match="reference 2: .*gone.png"):
         node.render(3, source, missing)
+
+
+def test_streaming_in_order_equals_random_access_with_a_reference(random_graph_model, fresh_cache):
+    """A streaming host (MLT): only the current frame is readable; in order, the frames equal
+    the random-access ones, guided chains (a reference) included."""
+    from colormotion.references import ReferenceFrame
+
+    from tests.synthetic_clips import StreamingSource
+
+    truth = colour_frames(12)
+    references = [ReferenceFrame(3, truth[2], "r")]
+    engine = TemporalEngine(GraphModel(random_graph_model))
+    expected = {
+        t: engine.render(ListSource(gray_of(truth), identity="ra"), t, SETTINGS, None, references)
+        for t in range(1, 13)
+    }
+    PROCESS_CACHE.clear()
+    stream = StreamingSource(gray_of(truth), identity=None)
+    for t in range(1, 13):
+        stream.current = t
+        assert np.array_equal(engine.render(stream, t, SETTINGS, None, references), expected[t]), t
