@@ -219,3 +219,28 @@ def test_clip_cache_is_rebuilt_from_metadata(tmp_path):
     assert clip.frames.shape[0] == kept and min(clip.frames.shape[1:3]) == 64
     again = load_clip(record, 64, tmp_path, DATA_ROOT)  # second call reads the cache
     assert np.array_equal(np.asarray(clip.frames), np.asarray(again.frames))
+
+
+def test_a_mismatched_reference_shows_something_else_and_is_off_by_default():
+    """The regime that teaches the v2 network to ignore a reference from another shot."""
+    import numpy as np
+
+    from training.data.pairs import ClipFrames
+    from training.data.sequences import GuideConfig, GuidedDataset
+
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, size=(6, 160, 160, 3), dtype=np.uint8)
+    clip = ClipFrames("c", [(0, 6)], frames, {i: i for i in range(6)})
+
+    class Photos(list):
+        pass
+
+    photos = Photos([rng.integers(0, 256, size=(160, 160, 3), dtype=np.uint8)])
+    plain = GuidedDataset([clip], photos, 8, crop=128, seed=0, still_fraction=0.0)
+    assert GuideConfig().mismatched_reference == 0.0
+    mismatched = GuidedDataset(
+        [clip], photos, 8, crop=128, seed=0, still_fraction=0.0, config=GuideConfig(mismatched_reference=1.0)
+    )
+    for index in range(4):
+        a, b = plain[index], mismatched[index]
+        assert not np.allclose(a["ref_gray"], b["ref_gray"])  # the reference is another picture

@@ -49,6 +49,7 @@ class TrainConfig:
     samples_per_epoch: int = 24000
     val_samples: int = 192
     still_fraction: float = 0.4
+    mismatched_reference: float = 0.0  # GuideConfig.mismatched_reference (0 keeps the v2 run's data)
     workers: int = 1
     max_steps: int = 40000
     max_minutes: float = 600.0
@@ -240,7 +241,7 @@ def save_checkpoint(path: Path, model, optimizer, class_weights, progress: dict)
 
 
 def train(config: TrainConfig) -> Path:
-    from training.data.sequences import build_datasets, describe
+    from training.data.sequences import GuideConfig, build_datasets, describe
 
     torch.set_num_threads(config.threads)
     seed_everything(config.seed)
@@ -255,6 +256,7 @@ def train(config: TrainConfig) -> Path:
         samples_per_epoch=config.samples_per_epoch,
         val_samples=config.val_samples,
         still_fraction=config.still_fraction,
+        config=GuideConfig(mismatched_reference=config.mismatched_reference),
     )
     model = build_model(config).train()
     optimizer = build_optimizer(model, config)

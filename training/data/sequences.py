@@ -73,6 +73,9 @@ class GuideConfig:
     occluder_still: float = 0.3
     occluder_video: float = 0.15
     negative_gap: float = 0.3  # share of samples whose reference comes after the frames
+    # share of samples whose reference shows something else (another photo): a reference used
+    # outside its shot must be ignored, not copied. 0 draws nothing, keeping older runs' data order.
+    mismatched_reference: float = 0.0
 
     def reference_weights(self) -> np.ndarray:
         return _weights(self.reference_mix, REFERENCE_REGIMES)
@@ -243,6 +246,11 @@ class GuidedDataset(Dataset):
             now = paste(now, patch, mask, (0.0, 0.0))
             after = paste(after, patch, mask, drift)
 
+        if config.mismatched_reference > 0 and self.photos is not None and len(self.photos):
+            if rng.random() < config.mismatched_reference:
+                other = self.photos[int(rng.integers(len(self.photos)))]
+                matrix, _ = pair_transforms(rng, other.shape[:2], self.crop, still=False)
+                reference = warp_image(other, matrix, self.crop)
         ref_gray, ref_ab = rgb_to_model(reference)
         grays, abs_ = zip(*(rgb_to_model(f) for f in (now, after)))
         ref_regime = REFERENCE_REGIMES[int(rng.choice(len(REFERENCE_REGIMES), p=config.reference_weights()))]
