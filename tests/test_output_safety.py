@@ -143,3 +143,27 @@ def test_temporaries_are_locked_by_their_writer(tmp_path):
     finally:
         os.close(fd)
         output.discard()
+
+
+def test_write_errors_name_the_users_path_never_a_temporary(tmp_path, monkeypatch):
+    import numpy as np
+    from colormotion.io import sink as sink_module
+    from colormotion.io.sequence import parse_pattern
+
+    def failing_write(path, *args, **kwargs):
+        raise OutputError(f"disk full while writing {path}", path)
+
+    monkeypatch.setattr(sink_module, "write_image", failing_write)
+    frame = np.zeros((4, 4, 3), np.uint8)
+    for make, final in (
+        (lambda: sink_module.StillSink(tmp_path / "still.png", lambda t: None), tmp_path / "still.png"),
+        (
+            lambda: sink_module.SequenceSink(parse_pattern(tmp_path / "f.####.png"), lambda t: None),
+            tmp_path / "f.0001.png",
+        ),
+    ):
+        output = make()
+        with pytest.raises(OutputError) as caught:
+            output.write(1, frame)
+        output.discard()
+        assert TEMP_PREFIX not in str(caught.value) and str(final) in str(caught.value)

@@ -52,7 +52,11 @@ class SequenceSink:
 
     def write(self, t: int, frame: np.ndarray) -> None:
         path = self._folder.temp_path(self.pattern.path(t).name)
-        for warning in write_image(path, frame, self._spec_of(t)):
+        try:
+            warnings = write_image(path, frame, self._spec_of(t))
+        except MediaError as error:  # name the frame's own path, never the temporary folder
+            raise _at_final_path(error, path, self.pattern.path(t)) from None
+        for warning in warnings:
             if warning not in self._warned:
                 self._warned.add(warning)
                 log.warning("%s", warning)
@@ -72,7 +76,11 @@ class StillSink:
         self._spec_of = spec_of
 
     def write(self, t: int, frame: np.ndarray) -> None:
-        for warning in write_image(self._file.temp, frame, self._spec_of(t)):
+        try:
+            warnings = write_image(self._file.temp, frame, self._spec_of(t))
+        except MediaError as error:  # name the user's path, never the temporary
+            raise _at_final_path(error, self._file.temp, self._file.final) from None
+        for warning in warnings:
             log.warning("%s", warning)
 
     def commit(self) -> None:
@@ -112,7 +120,7 @@ class VideoSink:
             )
         except MediaError as error:  # name the user's path, never the temporary's
             self._file.discard()
-            raise type(error)(error.message, path) from None
+            raise _at_final_path(error, self._file.temp, path) from None
         except BaseException:
             self._file.discard()
             raise
@@ -125,7 +133,7 @@ class VideoSink:
             self._writer.close()
         except MediaError as error:
             self._file.discard()
-            raise type(error)(error.message, self._file.final) from None
+            raise _at_final_path(error, self._file.temp, self._file.final) from None
         except BaseException:
             self._file.discard()
             raise
@@ -134,6 +142,11 @@ class VideoSink:
     def discard(self) -> None:
         self._writer.abandon()
         self._file.discard()
+
+
+def _at_final_path(error: MediaError, temp: Path, final: Path) -> MediaError:
+    """The same error about the user's path: temporaries are an implementation detail."""
+    return type(error)(error.message.replace(str(temp), str(final)), final)
 
 
 def _range_timecode(info: ClipInfo, frames: range) -> str | None:
