@@ -307,7 +307,7 @@ def test_bench_prints_a_table(capsys, random_model):
     code, out, err = run_cli(capsys, "bench", "--model", random_model, "--frames", "3", "--only", "256x256")
     assert code == EXIT_OK, err
     header, sequential, random_access = out.splitlines()[:3]
-    for column in ("decode", "model", "encode", "steps/fr", "fps", "peak MB"):
+    for column in ("decode", "model", "encode", "model runs/fr", "fps", "peak MB"):
         assert column in header
     assert "sequential" in sequential and "random" in random_access
 

@@ -159,7 +159,7 @@ def _clear_engine_cache() -> None:
 
 def format_table(rows: list[dict]) -> str:
     stages = [name for name in STAGES if any(name in row["ms"] for row in rows)]
-    header = ["size", "order", *stages, "steps/fr", "fps", "target", "peak MB"]
+    header = ["size", "order", *stages, "model runs/fr", "fps", "target", "peak MB"]
     lines = []
     for row in rows:
         scenario = row["scenario"]
@@ -172,7 +172,8 @@ def format_table(rows: list[dict]) -> str:
     text = ["  ".join(h.rjust(w) for h, w in zip(header, widths))]
     text += ["  ".join(c.rjust(w) for c, w in zip(line, widths)) for line in lines]
     note = (
-        "stage columns: ms per output frame (random access repeats chain steps: see steps/fr); "
-        "encoding runs on a writer thread, overlapping the other stages"
+        "stage columns: ms per output frame (random access repeats chain steps: see model runs/fr, "
+        "the onnxruntime calls per output frame: steps of a contract-1 model, or encode, blend and "
+        "decode calls of a contract-2 one); encoding runs on a writer thread, overlapping the other stages"
     )
     return "\n".join([*text, note])
