@@ -423,3 +423,43 @@ def test_a_change_of_frame_size_restarts_the_chain(engine, clip, fresh_cache):
     never_cut = EngineSettings(working_short_side=64, temporal_window=4, cut_sensitivity=0.0)
     frames = _render_all(engine, source, never_cut)
     assert [f.shape[:2] for f in frames] == [(64, 96)] * 8 + [(64, 48)] * (len(clip) - 8)
+
+
+def test_a_streamed_frame_waits_for_the_previous_one_another_thread_renders():
+    """Parallel streaming hosts (MLT real_time -2/-4): frame t starts only after frame t-1 ends."""
+    import threading
+    import time
+
+    from colormotion.temporal.engine import _StreamTracker
+
+    tracker = _StreamTracker(keep=16)
+    tracker.begin(4, first=0, window=4)
+    order = []
+
+    def render_five():
+        tracker.begin(5, first=0, window=4)
+        order.append("5 begins")
+        tracker.end(5)
+
+    worker = threading.Thread(target=render_five)
+    worker.start()
+    time.sleep(0.3)
+    order.append("4 ends")
+    tracker.end(4)
+    worker.join(timeout=10)
+    assert order == ["4 ends", "5 begins"]
+
+
+def test_a_single_threaded_seek_does_not_wait():
+    """Nothing else under way and frames already seen: a frame whose t-1 never came goes at once."""
+    import time
+
+    from colormotion.temporal.engine import _StreamTracker
+
+    tracker = _StreamTracker(keep=16)
+    tracker.begin(1, first=0, window=4)
+    tracker.end(1)
+    started = time.monotonic()
+    tracker.begin(40, first=0, window=4)  # a seek: 39 never comes
+    assert time.monotonic() - started < 0.2
+    tracker.end(40)

@@ -79,7 +79,11 @@ class _Unavailable(Exception):
 # Shotcut export) hands frame t to one thread while another still renders t-1. Frame t then
 # waits for t-1 (its state is what the chain rule needs) instead of starting afresh.
 PREVIOUS_FRAME_TIMEOUT_S = 60.0  # longest wait for a t-1 that another thread is rendering
-START_GRACE_S = 0.5  # how long to wait for a t-1 that has not begun yet (threads start in any order)
+# How long to wait for a t-1 that has not begun yet: in a parallel render its thread may start
+# late on a busy machine; at a stream's very first frames threads start in any order, but a
+# single-threaded host that seeks there must not wait long for a frame that never comes.
+PARALLEL_GRACE_S = 2.0
+START_GRACE_S = 0.5
 
 
 class _StreamTracker:
@@ -139,8 +143,9 @@ class _StreamTracker:
             # any order; a single-threaded host that skipped t-1 (a seek) never waits.
             parallel = any(k in self.in_flight for k in range(t - window, t + window + 1) if k != t)
             first_frames = not self.finished
-            if (parallel or first_frames) and now - started < START_GRACE_S:
-                self.activity.wait(START_GRACE_S - (now - started))
+            grace = PARALLEL_GRACE_S if parallel else START_GRACE_S if first_frames else 0.0
+            if now - started < grace:
+                self.activity.wait(grace - (now - started))
                 continue
             return
 
