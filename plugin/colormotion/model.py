@@ -415,6 +415,7 @@ def describe_runtime(path: str | Path | None = None, provider: str = "auto") -> 
     info.update(
         model_path=str(model.path),
         model_version=model.version,
+        model_contract=contract.CONTRACT_VERSION if isinstance(model, StepModel) else contract.CONTRACT_2,
         sha256=model.sha256,
         feature_channels=model.feature_channels,
         feature_stride=model.feature_stride,
