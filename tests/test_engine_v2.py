@@ -274,3 +274,59 @@ def test_streaming_in_order_equals_random_access_with_a_reference(random_graph_m
     for t in range(1, 13):
         stream.current = t
         assert np.array_equal(engine.render(stream, t, SETTINGS, None, references), expected[t]), t
+
+
+def test_threads_and_farm_chunks_give_the_frames_of_one_render(random_graph_model, tmp_path, fresh_cache):
+    """Contract 2 keeps the product's determinism: four threads at once, and --frames chunks
+    rendered by separate commands, equal one in-order render (with a reference, so guided
+    chains are part of it)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from colormotion.cli.main import main
+    from colormotion.io.sequence import read_image, write_image
+    from colormotion.references import ReferenceFrame
+
+    truth = colour_frames(12)
+    references = [ReferenceFrame(2, truth[1], "r")]
+    engine = TemporalEngine(GraphModel(random_graph_model))
+    in_order = {
+        t: engine.render(ListSource(gray_of(truth), identity="t"), t, SETTINGS, None, references)
+        for t in range(1, 13)
+    }
+    PROCESS_CACHE.clear()
+    source = ListSource(gray_of(truth), identity="t")
+    with ThreadPoolExecutor(4) as pool:
+        threaded = dict(
+            zip(
+                range(12, 0, -1),
+                pool.map(lambda t: engine.render(source, t, SETTINGS, None, references), range(12, 0, -1)),
+            )
+        )
+    assert all(np.array_equal(in_order[t], threaded[t]) for t in in_order)
+
+    (tmp_path / "in").mkdir()
+    for t, frame in enumerate(gray_of(truth), start=1):
+        write_image(tmp_path / "in" / f"f.{t:04d}.png", frame)
+    write_image(tmp_path / "graded.png", truth[1])
+    common = [
+        "--model",
+        str(random_graph_model),
+        "--reference",
+        f"2={tmp_path / 'graded.png'}",
+        "--window",
+        "4",
+        "-q",
+    ]
+    pattern = str(tmp_path / "in" / "f.####.png")
+    assert main(["colorize", pattern, str(tmp_path / "full" / "f.####.png"), *common]) == 0
+    for chunk in ("7-12", "1-6"):
+        PROCESS_CACHE.clear()  # a farm machine starts with nothing
+        assert (
+            main(["colorize", pattern, str(tmp_path / "chunks" / "f.####.png"), "--frames", chunk, *common])
+            == 0
+        )
+    for t in range(1, 13):
+        name = f"f.{t:04d}.png"
+        assert np.array_equal(
+            read_image(tmp_path / "full" / name)[0], read_image(tmp_path / "chunks" / name)[0]
+        ), t

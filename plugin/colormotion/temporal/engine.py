@@ -527,8 +527,9 @@ class _Render:
         ]
         if all(value is not None for value in found):
             return tuple(found)
+        # its own in-flight key: the plain path's ("out", ...) holds (ab, feat) for the same output
         ab, feat, guide = self.cache.get_or_compute(
-            ("out", out_key), lambda: self._graph_step(k, prev, True, chained), keep=False
+            ("guided_out", out_key), lambda: self._graph_step(k, prev, True, chained), keep=False
         )
         self.cache.put(("feat", state_key), feat)
         self.cache.put(("ab", out_key), ab)
