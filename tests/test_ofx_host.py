@@ -184,6 +184,38 @@ def test_out_of_order_threaded_renders_equal_the_node(host_binary, plugin, tmp_p
         np.testing.assert_array_equal(run.output(t), expected[t], err_msg=f"frame {t}")
 
 
+def test_a_contract_2_model_with_a_keyed_slot_in_a_threaded_host(
+    host_binary, plugin, tmp_path, random_graph_model, monkeypatch
+):
+    """The same with a model folder and a keyframed hint slot: out of order, four threads."""
+    monkeypatch.setenv("COLORMOTION_MODEL", str(random_graph_model))
+    frames = harness.sample_frames(6, seed=41)
+    order = [5, 2, 0, 4, 1, 3]
+    settings = ["set hint1_enable 1", "key hint1_position 0 20 20", "key hint1_position 5 40 24"]
+    run = harness.run_host(
+        host_binary,
+        plugin,
+        tmp_path,
+        input_dir=harness.write_frames(tmp_path / "in", frames),
+        last=5,
+        render=order,
+        extra=["threads 4"],
+        settings=[*settings, "set hint1_color 0.9 0.2 0.1", "set temporal_window 4"],
+        env={"COLORMOTION_MODEL": str(random_graph_model)},
+    )
+    assert_survived(run)
+    assert run.render_status() == {t: 0 for t in order}, run.describe()
+    height, width = frames[0].shape[:2]
+    positions = [(0.0, (20 / width, 1 - 20 / height)), (5.0, (40 / width, 1 - 24 / height))]
+    keyed = KeyedParams(
+        {"hint1_enable": True, "hint1_color": (0.9, 0.2, 0.1), "temporal_window": 4},
+        {"hint1_position": positions},
+    )
+    expected = node_frames(frames, keyed, times=order)
+    for t in order:
+        np.testing.assert_array_equal(run.output(t), expected[t], err_msg=f"frame {t}")
+
+
 def test_frame_by_frame_needs_only_the_current_frame(host_binary, plugin, tmp_path, model_env):
     frames = harness.sample_frames(4, seed=31)
     run = harness.run_host(
