@@ -84,7 +84,8 @@ def load_hints(path: str | None):
 
 
 def load_references(arguments: list[str] | None, hints, first: int, last: int) -> list:
-    """--reference FRAME=IMAGE values and the hints file's references, read and checked now."""
+    """The --reference FRAME=IMAGE values, read; they and the hints file's references (which the
+    node takes from the hints themselves) are checked now, before anything is rendered."""
     from ..hints import HintError
     from ..references import ReferenceError, parse_reference_argument, read_reference
 
@@ -98,12 +99,13 @@ def load_references(arguments: list[str] | None, hints, first: int, last: int) -
             references.append(read_reference(path, frame))
         except ReferenceError as error:
             raise InputError(str(error), path) from None
+    from_hints = []
     if hints is not None:
         try:
-            references.extend(hints.reference_frames())
+            from_hints = hints.reference_frames()
         except HintError as error:
             raise InputError(f"bad hints file: {error}") from None
-    for reference in references:
+    for reference in references + from_hints:
         if not first <= reference.frame <= last:
             raise UsageError(
                 f"reference {reference.name!r} is for frame {reference.frame}, outside the input's frames {first}-{last}"
