@@ -71,6 +71,13 @@ class EngineSettings:
             raise ValueError(f"strength must be a finite number >= 0, got {self.strength}")
 
 
+def sparse_fingerprint(label: str, raster: np.ndarray) -> str | None:
+    """An exact, cheap name for a sparse hint raster: its nonzero positions and values (None
+    when it is all zeros)."""
+    nonzero = np.flatnonzero(raster)
+    return digest(label, raster.shape, nonzero, raster.ravel()[nonzero]) if nonzero.size else None
+
+
 class _Unavailable(Exception):
     """A streaming render needs a frame or state the host can no longer give."""
 
@@ -337,10 +344,8 @@ class _Render:
                 if raster.shape != (3, height, width):
                     raise ValueError(f"hint raster has shape {raster.shape}, expected {(3, height, width)}")
                 raster = raster + np.float32(0.0)  # a copy with -0.0 -> 0.0: the fingerprint is exact
-                # the raster is sparse: its nonzero positions and values name it exactly, cheaply
-                nonzero = np.flatnonzero(raster)
-                fingerprint = digest("hints", raster.shape, nonzero, raster.ravel()[nonzero])
-            memo = (fingerprint, raster) if nonzero.size else ("none", None)
+                fingerprint = sparse_fingerprint("hints", raster)
+            memo = (fingerprint, raster) if fingerprint is not None else ("none", None)
         return memo
 
     # -- chains -------------------------------------------------------------------------------
@@ -408,9 +413,9 @@ class _Render:
         found = []
         for frame, active in sorted(groups(k).items()):
             raster = hints_module.rasterise(active, height, width)
-            nonzero = np.flatnonzero(raster)
-            if nonzero.size:
-                found.append((frame, (digest("persisted", nonzero, raster.ravel()[nonzero]), raster)))
+            fingerprint = sparse_fingerprint("persisted", raster)
+            if fingerprint is not None:
+                found.append((frame, (fingerprint, raster)))
         self._persisting[k] = found
         return found
 
