@@ -373,8 +373,11 @@ def config_from_args(config_class, argv: list[str] | None = None, description: s
         description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     for f in dataclasses.fields(config_class):
+        flag = "--" + f.name.replace("_", "-")
         if f.type in ("int", "float", "str"):
-            parser.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
+            parser.add_argument(flag, type=type(f.default), default=f.default)
+        elif f.type == "bool":
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default)
     return config_class(**vars(parser.parse_args(argv)))
 
 

@@ -27,7 +27,7 @@ from colormotion import colour, contract
 from colormotion.temporal.flow import feature_flow, pixel_flow
 from torch.utils.data import Dataset
 
-from training.data import DATA_ROOT, DEFAULT_CACHE_DIR, SCENES_DIR, split
+from training.data import DATA_ROOT, DEFAULT_CACHE_DIR, SCENES_DIR, fetched, split
 from training.data.augment import augment_pair
 from training.data.hints import HintConfig, sample_pair_hints
 from training.data.scenes import iter_rgb_frames, load_all
@@ -125,7 +125,7 @@ class PhotoStore:
     def _build(self, data_root: Path, short_side: int, pixels_path: Path, index_path: Path) -> None:
         chunks, index, offset = [], [], 0
         for relative in self.paths:
-            image = load_photo(data_root / relative, short_side)
+            image = load_photo(fetched.resolve(relative, data_root), short_side)
             chunks.append(image.ravel())
             index.append((offset, image.shape[0], image.shape[1]))
             offset += image.size
@@ -253,9 +253,11 @@ def load_split(
     cache_dir: Path | str | None = None,
     data_root: Path | str | None = None,
     scenes_dir: Path | str | None = None,
+    fetched_photos: bool = False,
 ) -> tuple[list[ClipFrames], list[ClipFrames], PhotoStore, PhotoStore]:
     """(train clips, held-out clips, train photos, held-out photos) of the shared data, cached at
-    `short_side`, split by `training.data.split`; excluded clips (DAVIS 2017 val/test-dev) left out."""
+    `short_side`, split by `training.data.split`; excluded clips (DAVIS 2017 val/test-dev) left out.
+    `fetched_photos` adds the photos of `training.data.fetched` to the training photos."""
     data_root = Path(data_root) if data_root is not None else DATA_ROOT
     cache_dir = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE_DIR
     if not data_root.is_dir():
@@ -266,7 +268,7 @@ def load_split(
             continue
         clip = load_clip(record, short_side, cache_dir, data_root)
         (val_clips if split.is_val_clip(record["source"]) else train_clips).append(clip)
-    train_photos = PhotoStore(split.train_photos(data_root), short_side, cache_dir, data_root)
+    train_photos = PhotoStore(split.train_photos(data_root, fetched_photos), short_side, cache_dir, data_root)
     val_photos = PhotoStore(split.val_photos(data_root), short_side, cache_dir, data_root)
     return train_clips, val_clips, train_photos, val_photos
 

@@ -116,8 +116,15 @@ def val_photos(data_root: Path) -> list[str]:
     return [p for p in list_photos(data_root) if is_val_photo(p)]
 
 
-def train_photos(data_root: Path) -> list[str]:
-    return [p for p in list_photos(data_root) if not is_val_photo(p)]
+def train_photos(data_root: Path, fetched: bool = False) -> list[str]:
+    """Training photos of the shared data and, with `fetched`, every photo of
+    ``training.data.fetched`` (those all train: the held-out split stays the shared data's)."""
+    photos = [p for p in list_photos(data_root) if not is_val_photo(p)]
+    if fetched:
+        from training.data import fetched as fetched_photos
+
+        photos += fetched_photos.list_photos()
+    return photos
 
 
 def is_val_clip(source_name: str) -> bool:

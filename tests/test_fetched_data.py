@@ -1,0 +1,118 @@
+"""Fetched training photos: extraction from a repository snapshot, the greyscale rule, paths."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from training.data import fetched, split
+from training.data.pairs import PhotoStore
+
+
+def git(repo: Path, *args: str) -> str:
+    env_args = ["-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
+    return subprocess.run(
+        ["git", *env_args, *args], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout
+
+
+def colour_photo(seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (40, 60, 3), np.uint8)
+
+
+@pytest.fixture
+def snapshot(tmp_path: Path) -> tuple[Path, str]:
+    """A bare repository like the ones `fetch` brings: two colour photos, one grey, one not a photo."""
+    work = tmp_path / "work"
+    (work / "images").mkdir(parents=True)
+    cv2.imwrite(str(work / "images" / "a.png"), colour_photo(1))
+    cv2.imwrite(str(work / "images" / "b.png"), colour_photo(2))
+    grey = np.repeat(colour_photo(3)[..., :1], 3, axis=2)
+    cv2.imwrite(str(work / "images" / "grey.png"), grey)
+    (work / "images" / "notes.txt").write_text("not a photo")
+    (work / "README.md").write_text("outside the folder")
+    git(work, "init", "-q")
+    git(work, "add", ".")
+    git(work, "commit", "-q", "-m", "photos")
+    commit = git(work, "rev-parse", "HEAD").strip()
+    bare = tmp_path / "mirror" / "someone+photos" / "repo"
+    subprocess.run(["git", "clone", "-q", "--bare", str(work), str(bare)], check=True)
+    return bare, commit
+
+
+def test_prepare_keeps_colour_photos_unmodified_and_records_the_grey_one(snapshot, tmp_path):
+    bare, commit = snapshot
+    source = fetched.Source("photos", "someone/photos", commit[:7], "images", "CC0-1.0", "test photos")
+    entry = fetched.prepare_source(source, bare, tmp_path / "out")
+    assert entry["commit"] == commit  # the short commit is recorded in full
+    assert entry["count"] == 2 and entry["skipped_greyscale"] == ["grey.png"]
+    kept = sorted(p.name for p in (tmp_path / "out" / "photos").iterdir())
+    assert kept == ["a.png", "b.png"]
+    original = subprocess.run(
+        ["git", "--git-dir", str(bare), "show", f"{commit}:images/a.png"], check=True, capture_output=True
+    ).stdout
+    assert (tmp_path / "out" / "photos" / "a.png").read_bytes() == original
+
+
+def test_prepare_refuses_a_commit_the_snapshot_does_not_have(snapshot, tmp_path):
+    bare, _ = snapshot
+    source = fetched.Source("photos", "someone/photos", "0" * 40, "images", "CC0-1.0", "")
+    with pytest.raises(subprocess.CalledProcessError):
+        fetched.prepare_source(source, bare, tmp_path / "out")
+
+
+def test_greyscale_rule_ignores_jpeg_colour_noise_but_keeps_a_small_colour_area():
+    grey = np.full((100, 100, 3), 120, np.uint8)
+    noisy = grey.copy()
+    noisy[0, :50, 2] += 20  # 0.5 % of pixels: colour noise
+    assert fetched.is_greyscale(grey) and fetched.is_greyscale(noisy)
+    coloured = grey.copy()
+    coloured[:5, :, 2] += 20  # 5 % of pixels
+    assert not fetched.is_greyscale(coloured)
+
+
+def test_fetched_paths_resolve_outside_the_shared_data(tmp_path):
+    assert fetched.resolve("stills/x.jpg", tmp_path / "shared") == tmp_path / "shared" / "stills/x.jpg"
+    assert fetched.resolve("fetched/clothing/y.jpg", tmp_path / "shared", tmp_path / "f") == (
+        tmp_path / "f" / "clothing/y.jpg"
+    )
+
+
+def test_a_manifest_source_that_was_not_prepared_is_an_error_naming_the_command(tmp_path, monkeypatch):
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"entries": [{"name": "clothing", "repo": "a/b"}]}))
+    monkeypatch.setattr(fetched, "MANIFEST_PATH", manifest)
+    with pytest.raises(FileNotFoundError, match="training.data.fetched prepare"):
+        fetched.list_photos(tmp_path / "nowhere")
+
+
+def test_fetched_photos_join_training_only_and_load_through_the_photo_store(tmp_path, monkeypatch):
+    shared = tmp_path / "shared"
+    (shared / "stills" / "set").mkdir(parents=True)
+    cv2.imwrite(str(shared / "stills" / "set" / "s.png"), colour_photo(4))
+    root = tmp_path / "fetched"
+    (root / "clothing").mkdir(parents=True)
+    cv2.imwrite(str(root / "clothing" / "c.png"), colour_photo(5))
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"entries": [{"name": "clothing", "repo": "a/b"}]}))
+    monkeypatch.setattr(fetched, "MANIFEST_PATH", manifest)
+    monkeypatch.setattr(fetched, "FETCHED_ROOT", root)
+    assert split.train_photos(shared) == ["stills/set/s.png"]
+    photos = split.train_photos(shared, fetched=True)
+    assert photos == ["stills/set/s.png", "fetched/clothing/c.png"]
+    assert "fetched/clothing/c.png" not in split.val_photos(shared)
+    store = PhotoStore(photos, 40, tmp_path / "cache", shared)
+    assert len(store) == 2 and store[1].shape[2] == 3
+    assert np.array_equal(store[1][0, 0], colour_photo(5)[0, 0, ::-1])  # RGB of the fetched file
+
+
+def test_committed_manifest_names_its_commits_and_licences():
+    for entry in fetched.load_manifest():
+        assert len(entry["commit"]) == 40 and entry["licence"] and entry["count"] > 0
+        source = next(s for s in fetched.SOURCES if s.name == entry["name"])
+        assert source.commit == entry["commit"] and source.repo == entry["repo"]

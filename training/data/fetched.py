@@ -1,0 +1,177 @@
+"""Training photos fetched from public GitHub repositories, beside ``../shared/data``.
+
+    python -m training.data.fetched prepare [--mirrors /work/.mirror] [--out ../colormotion-data]
+
+Each source names a repository, the exact commit and the folder taken from it. ``prepare``
+extracts that folder from a local snapshot of the repository (a bare git directory, as the
+tool library's ``fetch`` brings them: ``<mirrors>/<owner>+<name>/repo``), checks the commit,
+applies the shared data's greyscale rule and records every kept and skipped file in
+``fetched_manifest.json`` (committed, cited by the model card). The photos themselves stay
+outside the repository, under ``FETCHED_ROOT``; training refers to them as ``fetched/<name>/...``.
+
+Never add a DAVIS validation or test-dev sequence nor the odd-indexed half of
+EliSchwartz/imagenet-sample-images: those are kept for checks outside this repo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import subprocess
+import sys
+import tarfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from training.data import REPO_ROOT
+
+FETCHED_ROOT = REPO_ROOT.parent / "colormotion-data"
+FETCHED_PREFIX = "fetched/"
+MANIFEST_PATH = Path(__file__).resolve().parent / "fetched_manifest.json"
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str  # folder under FETCHED_ROOT
+    repo: str
+    commit: str
+    folder: str  # folder of the repository whose photos are taken
+    licence: str
+    content: str
+
+
+SOURCES = (
+    Source(
+        name="clothing",
+        repo="alexeygrigorev/clothing-dataset",
+        commit="7ed86a9cc56763b6acb35e41cb35184e43a5d218",
+        folder="images",
+        licence="CC0-1.0 (repository LICENSE; README: 'can be freely used for any purpose')",
+        content="photos of clothes worn or laid out, taken by contributors (20 classes)",
+    ),
+)
+
+
+def is_greyscale(bgr: np.ndarray) -> bool:
+    """The shared data's rule: single channel, R==G==B, or < 1 % of pixels with a channel
+    difference above 8 levels (a grey photo with JPEG colour noise)."""
+    if bgr.ndim == 2 or bgr.shape[2] == 1:
+        return True
+    channels = bgr.astype(np.int16)
+    spread = channels.max(axis=2) - channels.min(axis=2)
+    return float((spread > 8).mean()) < 0.01
+
+
+def _git(gitdir: Path, *args: str) -> bytes:
+    return subprocess.run(["git", "--git-dir", str(gitdir), *args], check=True, capture_output=True).stdout
+
+
+def resolve_commit(gitdir: Path, commit: str) -> str:
+    return _git(gitdir, "rev-parse", "--verify", f"{commit}^{{commit}}").decode().strip()
+
+
+def prepare_source(source: Source, gitdir: Path, out_root: Path) -> dict:
+    """Extract `source` from the bare repository `gitdir` into ``out_root/<name>``."""
+    commit = resolve_commit(gitdir, source.commit)
+    archive = _git(gitdir, "archive", "--format=tar", commit, source.folder)
+    target = out_root / source.name
+    kept, skipped, unreadable = [], [], []
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        for member in sorted(tar.getmembers(), key=lambda m: m.name):
+            if not member.isfile() or not member.name.lower().endswith(PHOTO_SUFFIXES):
+                continue
+            data = tar.extractfile(member).read()
+            bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+            relative = member.name[len(source.folder) + 1 :]
+            if bgr is None:
+                unreadable.append(relative)
+                continue
+            if is_greyscale(bgr):
+                skipped.append(relative)
+                continue
+            path = target / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)  # the original file, unmodified
+            kept.append(relative)
+    return {
+        **asdict(source),
+        "commit": commit,
+        "path": f"{FETCHED_PREFIX}{source.name}/",
+        "count": len(kept),
+        "skipped_greyscale": skipped,
+        "skipped_unreadable": unreadable,
+    }
+
+
+def prepare(mirrors: Path, out_root: Path) -> list[dict]:
+    entries = []
+    for source in SOURCES:
+        gitdir = mirrors / source.repo.replace("/", "+") / "repo"
+        if not gitdir.is_dir():
+            raise FileNotFoundError(f"no snapshot of {source.repo} at {gitdir} (fetch github:{source.repo})")
+        entry = prepare_source(source, gitdir, out_root)
+        print(f"{source.repo}: {entry['count']} photos, {len(entry['skipped_greyscale'])} greyscale skipped")
+        entries.append(entry)
+    return entries
+
+
+def load_manifest() -> list[dict]:
+    return json.loads(MANIFEST_PATH.read_text())["entries"] if MANIFEST_PATH.is_file() else []
+
+
+def list_photos(root: Path | None = None) -> list[str]:
+    """Every prepared photo of the manifest, as sorted ``fetched/<name>/<file>`` paths; a source
+    that has not been prepared on this machine is an error naming the command that prepares it."""
+    root = root if root is not None else FETCHED_ROOT
+    photos = []
+    for entry in load_manifest():
+        folder = root / entry["name"]
+        if not folder.is_dir():
+            raise FileNotFoundError(
+                f"fetched photos of {entry['repo']} are missing at {folder}: "
+                "run python -m training.data.fetched prepare"
+            )
+        photos += sorted(
+            f"{FETCHED_PREFIX}{entry['name']}/{p.relative_to(folder).as_posix()}"
+            for p in folder.rglob("*")
+            if p.suffix.lower() in PHOTO_SUFFIXES
+        )
+    return photos
+
+
+def resolve(relative: str, data_root: Path, fetched_root: Path | None = None) -> Path:
+    """Where a photo path of the split lives: ``fetched/...`` under `fetched_root`, else the shared data."""
+    if relative.startswith(FETCHED_PREFIX):
+        return (fetched_root if fetched_root is not None else FETCHED_ROOT) / relative[len(FETCHED_PREFIX) :]
+    return data_root / relative
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("prepare", help="extract every source and write the manifest")
+    run.add_argument("--mirrors", type=Path, default=Path("/work/.mirror"))
+    run.add_argument("--out", type=Path, default=FETCHED_ROOT)
+    args = parser.parse_args(argv)
+    entries = prepare(args.mirrors, args.out)
+    manifest = {
+        "description": "Photos fetched from public GitHub repositories for training; kept outside the "
+        "repository under ../colormotion-data/<name>/ (python -m training.data.fetched prepare).",
+        "greyscale_rule": "skipped if single-channel, R==G==B everywhere, or fewer than 1% of pixels "
+        "with a channel difference above 8 levels (as ../shared/data/MANIFEST.json)",
+        "entries": entries,
+    }
+    MANIFEST_PATH.write_text(json.dumps(manifest, indent=1) + "\n")
+    print(f"wrote {MANIFEST_PATH}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
