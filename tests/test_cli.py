@@ -310,6 +310,11 @@ def test_bench_prints_a_table(capsys, random_model):
     for column in ("decode", "model", "encode", "model runs/fr", "fps", "peak MB"):
         assert column in header
     assert "sequential" in sequential and "random" in random_access
+    assert "share of wall time per frame" in out and "model" in out.split("share of wall time")[1]
+    assert "matmul peak is" in out
+    targets = out.split("targets (")[1]
+    assert "256x256 sequential" in targets and "target >= 60" in targets
+    assert "model-step equivalents per frame, target <= 10 (window 16)" in targets
 
 
 def test_hints_file_reaches_the_model(capsys, tmp_path, random_model):

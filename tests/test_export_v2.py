@@ -92,3 +92,22 @@ def test_a_contract_1_model_is_refused_by_name(exported, tmp_path, random_model)
     shutil.copy(random_model, contract.graph_file(broken, "decode"))
     with pytest.raises(ModelError, match="not the decode graph of a contract-2 model"):
         GraphModel(broken)
+
+
+def test_the_runtime_counts_the_flops_the_network_has(exported):
+    """The FLOPs recorded at export reach `colormotion bench` through the runtime's work counter,
+    at any frame size: one in-order frame costs what `frame_gflops` counts in PyTorch."""
+    from colormotion import profiling
+    from colormotion.graph_model import GraphModel
+
+    from training.model_v2 import frame_gflops
+
+    net, folder = exported
+    model = GraphModel(folder)
+    height, width = 96, 160
+    assert model.frame_gflops(height, width) == pytest.approx(frame_gflops(net, height, width), rel=1e-3)
+    profiling.reset()
+    encoded = model.encode(torch.rand(1, 1, height, width).numpy())
+    feat = model.blend(encoded.current, None, None, 0.0)
+    model.decode(encoded, feat, torch.zeros(1, 3, height, width).numpy(), model.no_reference(encoded))
+    assert profiling.work()["model_gflops"] == pytest.approx(frame_gflops(net, height, width), rel=1e-3)

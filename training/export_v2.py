@@ -20,7 +20,7 @@ import torch
 from colormotion import contract
 from torch import nn
 
-from training.model_v2 import ColorMotionNet2
+from training.model_v2 import ColorMotionNet2, graph_gflops
 
 _TRACE_SIZE = 64
 
@@ -81,6 +81,7 @@ def export_graphs(net: ColorMotionNet2, folder: str | Path, version: str) -> Pat
         contract.META_KEY_CHANNELS: str(net.KEY_CHANNELS),
         contract.META_KEY_STRIDE: str(net.KEY_STRIDE),
     }
+    per_megapixel = {name: value * 1e6 / 256**2 for name, value in graph_gflops(net, 256, 256).items()}
     for graph, (inputs, outputs) in contract.GRAPHS_2.items():
         buffer = io.BytesIO()
         with torch.no_grad(), warnings.catch_warnings():
@@ -97,7 +98,14 @@ def export_graphs(net: ColorMotionNet2, folder: str | Path, version: str) -> Pat
                 dynamo=False,
             )
         proto = onnx.load_from_string(buffer.getvalue())
-        onnx.helper.set_model_props(proto, {**metadata, "colormotion.graph": graph})
+        onnx.helper.set_model_props(
+            proto,
+            {
+                **metadata,
+                "colormotion.graph": graph,
+                contract.META_GFLOPS_PER_MEGAPIXEL: f"{per_megapixel[graph]:.4f}",
+            },
+        )
         onnx.checker.check_model(proto)
         path = contract.graph_file(folder, graph)
         tmp = path.with_name(path.name + ".tmp")

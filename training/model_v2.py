@@ -215,27 +215,43 @@ class ColorMotionNet2(nn.Module):
 
 
 @torch.no_grad()
-def frame_gflops(net: ColorMotionNet2, height: int = 256, width: int = 256) -> float:
-    """GFLOPs (2 x multiply-adds of convolutions and attention) of what every output frame costs:
-    encode, blend and decode (a reference's own graph runs once per reference, not per frame)."""
-    flops = 0
+def graph_gflops(net: ColorMotionNet2, height: int = 256, width: int = 256) -> dict[str, float]:
+    """GFLOPs (2 x multiply-adds) of the convolutions of each contract-2 graph for one
+    height x width frame. They grow with the pixel count; decode's attention, which grows with
+    its square, is `attention_gflops`."""
+    flops: dict[str, float] = {}
+    graph = ""
 
     def count(module: nn.Conv2d, _inputs, output: torch.Tensor) -> None:
-        nonlocal flops
         kernel = module.kernel_size[0] * module.kernel_size[1] * module.in_channels // module.groups
-        flops += 2 * output.numel() * kernel
+        flops[graph] = flops.get(graph, 0.0) + 2 * output.numel() * kernel
 
     handles = [m.register_forward_hook(count) for m in net.modules() if isinstance(m, nn.Conv2d)]
     try:
-        gray = torch.rand(1, 1, height, width)
-        current, key, s4, s2 = net.encode(gray)
-        feat, _ = net.blend(current, *net.zero_state(current)[:2], torch.ones(1, 1, 1, 1))
-        guide = torch.zeros(1, 3, height, width)
-        ref_key, ref_colour = key, pooled(premultiplied(guide), net.KEY_STRIDE)
-        net.decode(feat, s4, s2, key, guide, ref_key, ref_colour)
+        with torch.no_grad():
+            gray, guide = torch.rand(1, 1, height, width), torch.zeros(1, 3, height, width)
+            graph = "encode"
+            current, key, s4, s2 = net.encode(gray)
+            graph = "reference"
+            ref_key, ref_colour = net.reference(gray, guide)
+            graph = "blend"
+            feat, _ = net.blend(current, *net.zero_state(current)[:2], torch.ones(1, 1, 1, 1))
+            graph = "decode"
+            net.decode(feat, s4, s2, key, guide, ref_key, ref_colour)
     finally:
         for handle in handles:
             handle.remove()
-    positions = key.shape[2] * key.shape[3]
-    flops += 2 * 2 * positions * positions * net.KEY_CHANNELS  # similarities and the weighted sum
-    return flops / 1e9
+    return {name: value / 1e9 for name, value in flops.items()}
+
+
+def attention_gflops(net: ColorMotionNet2, height: int = 256, width: int = 256) -> float:
+    """decode's attention to the reference: similarities and the weighted sum over key positions."""
+    positions = (height // net.KEY_STRIDE) * (width // net.KEY_STRIDE)
+    return 2 * 2 * positions * positions * net.KEY_CHANNELS / 1e9
+
+
+def frame_gflops(net: ColorMotionNet2, height: int = 256, width: int = 256) -> float:
+    """GFLOPs of what every output frame costs: encode, blend and decode with its attention (a
+    reference's own graph runs once per reference, not per frame)."""
+    graphs = graph_gflops(net, height, width)
+    return graphs["encode"] + graphs["blend"] + graphs["decode"] + attention_gflops(net, height, width)

@@ -58,6 +58,9 @@ GRAPHS_2 = {
 }
 META_KEY_CHANNELS = "colormotion.key_channels"  # K
 META_KEY_STRIDE = "colormotion.key_stride"  # k
+# Optional, per graph: GFLOPs of its convolutions per megapixel of frame (for `colormotion bench`;
+# decode's attention, 4 x positions^2 x K at stride k, is counted apart).
+META_GFLOPS_PER_MEGAPIXEL = "colormotion.gflops_per_megapixel"
 
 
 def graph_file(model_folder, graph: str):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import contract
+from . import contract, profiling
 from .model import ModelError, _advice, open_session, verify_model_file
 
 log = logging.getLogger("colormotion")
@@ -76,6 +76,11 @@ class GraphModel:
         except (KeyError, ValueError) as error:
             raise ModelError(f"model {self.path} lacks valid contract-2 metadata ({error})") from error
         self.version = meta.get(contract.META_VERSION, "unknown")
+        self._gflops_per_pixel = {
+            graph: float(values[contract.META_GFLOPS_PER_MEGAPIXEL]) / 1e6
+            for graph, values in metadata.items()
+            if contract.META_GFLOPS_PER_MEGAPIXEL in values
+        }
         versions = {m.get(contract.META_VERSION) for m in metadata.values()}
         if len(versions) != 1:
             raise ModelError(
@@ -95,17 +100,41 @@ class GraphModel:
                 f"{got_in}, outputs {got_out}); export models with training/export_v2.py"
             )
 
+    def frame_gflops(self, height: int, width: int) -> float | None:
+        """GFLOPs of one output frame in order (encode, blend, decode) at a working size, when the
+        export recorded them."""
+        if not all(g in self._gflops_per_pixel for g in ("encode", "blend", "decode")):
+            return None
+        per_pixel = sum(self._gflops_per_pixel[g] for g in ("encode", "blend", "decode"))
+        positions = (height // self.key_stride) * (width // self.key_stride)
+        return per_pixel * height * width + 4 * positions * positions * self.key_channels / 1e9
+
+    def _count(self, graph: str, frames: int, height: int, width: int) -> None:
+        """Add the GFLOPs of one call to the `model_gflops` work counter (when the export recorded them)."""
+        per_pixel = self._gflops_per_pixel.get(graph)
+        if per_pixel is None:
+            return
+        gflops = per_pixel * height * width
+        if graph == "decode":
+            positions = (height // self.key_stride) * (width // self.key_stride)
+            gflops += 4 * positions * positions * self.key_channels / 1e9
+        profiling.add_work("model_gflops", frames * gflops)
+
     # -- the graphs ---------------------------------------------------------------------------
 
     def encode(self, gray: np.ndarray) -> Encoded:
         gray = _batch(gray, 1, "gray")
         if gray.shape[2] % contract.SIZE_MULTIPLE or gray.shape[3] % contract.SIZE_MULTIPLE:
             raise ValueError(f"model input size {gray.shape[3]}x{gray.shape[2]} is not a multiple of 32")
-        return Encoded(*self._sessions["encode"].run(None, {"gray": gray}))
+        encoded = Encoded(*self._sessions["encode"].run(None, {"gray": gray}))
+        self._count("encode", *gray.shape[:1], *gray.shape[2:])
+        return encoded
 
     def reference(self, gray: np.ndarray, guide: np.ndarray) -> Reference:
         feeds = {"gray": _batch(gray, 1, "gray"), "guide": _batch(guide, 3, "guide")}
-        return Reference(*self._sessions["reference"].run(None, feeds))
+        reference = Reference(*self._sessions["reference"].run(None, feeds))
+        self._count("reference", feeds["gray"].shape[0], *feeds["gray"].shape[2:])
+        return reference
 
     def no_reference(self, encoded: Encoded) -> Reference:
         """What decode gets without a reference: confidence 0 everywhere."""
@@ -127,7 +156,10 @@ class GraphModel:
             "flow": np.ascontiguousarray(flow, np.float32),
             "has_prev": np.full((batch, 1, 1, 1), float(has_prev), np.float32),
         }
-        return self._sessions["blend"].run(["feat"], feeds)[0]
+        feat = self._sessions["blend"].run(["feat"], feeds)[0]
+        stride = self.feature_stride
+        self._count("blend", batch, height * stride, width * stride)
+        return feat
 
     def decode(
         self, encoded: Encoded, feat: np.ndarray, guide: np.ndarray, reference: Reference
@@ -141,7 +173,9 @@ class GraphModel:
             "ref_key": reference.key,
             "ref_colour": reference.colour,
         }
-        return self._sessions["decode"].run(["ab"], feeds)[0]
+        ab = self._sessions["decode"].run(["ab"], feeds)[0]
+        self._count("decode", feeds["guide"].shape[0], *feeds["guide"].shape[2:])
+        return ab
 
 
 def _batch(array: np.ndarray, channels: int, name: str) -> np.ndarray:

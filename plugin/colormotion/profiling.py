@@ -7,6 +7,9 @@ recombine); the command line adds "decode" and "encode". Timing is always on: a
     with profiling.stage("flow"):
         ...
     profiling.snapshot()  # {"flow": StageTime(calls=..., seconds=...), ...}
+
+Work counters add up amounts that are not times (the GFLOPs the model computed):
+    profiling.add_work("model_gflops", 1.2); profiling.work()  # {"model_gflops": 1.2}
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ class StageTimer:
         self._lock = threading.Lock()
         self._calls: dict[str, int] = {}
         self._seconds: dict[str, float] = {}
+        self._work: dict[str, float] = {}
 
     def add(self, name: str, seconds: float) -> None:
         with self._lock:
@@ -49,6 +53,14 @@ class StageTimer:
         finally:
             self.add(name, time.perf_counter() - begin)
 
+    def add_work(self, name: str, amount: float) -> None:
+        with self._lock:
+            self._work[name] = self._work.get(name, 0.0) + amount
+
+    def work(self) -> dict[str, float]:
+        with self._lock:
+            return dict(self._work)
+
     def snapshot(self) -> dict[str, StageTime]:
         with self._lock:
             return {name: StageTime(self._calls[name], self._seconds[name]) for name in self._calls}
@@ -57,6 +69,7 @@ class StageTimer:
         with self._lock:
             self._calls.clear()
             self._seconds.clear()
+            self._work.clear()
 
 
 # The process-wide accumulator: the engine, the CLI and `colormotion bench` share it.
@@ -65,3 +78,5 @@ stage = STAGE_TIMER.stage
 snapshot = STAGE_TIMER.snapshot
 reset = STAGE_TIMER.reset
 add = STAGE_TIMER.add
+add_work = STAGE_TIMER.add_work
+work = STAGE_TIMER.work

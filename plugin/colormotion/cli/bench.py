@@ -4,6 +4,10 @@ Each scenario renders a sample clip from a video file to a video file (sequentia
 image sequence in shuffled frame order with the engine's cache emptied before every frame
 (cold random access: a render-farm task or a host jumping to a frame), each in a fresh
 interpreter so that its peak memory is its own.
+
+Beside the per-stage table it prints each stage's share of the wall time, the model's achieved
+GFLOP/s against this machine's measured matrix-multiply peak, and one line per target of the
+speed plan (met or not, with the figure).
 """
 
 from __future__ import annotations
@@ -36,11 +40,13 @@ class Scenario:
 
 
 SCENARIOS = (
-    Scenario("256x256", 256, 256, 256, "sequential", 30.0),
+    Scenario("256x256", 256, 256, 256, "sequential", 60.0),
     Scenario("256x256", 256, 256, 256, "random", 0.0),
-    Scenario("1080p", 1920, 1080, None, "sequential", 12.0),
+    Scenario("1080p", 1920, 1080, None, "sequential", 24.0),
     Scenario("1080p", 1920, 1080, None, "random", 0.0),
 )
+PEAK_MB_TARGET = 1024.0  # 1080p in order
+HOST_RATIO_TARGET = 1.2  # inside an OpenFX host, measured by ofx_bridge/bench/bench_melt.py
 
 
 def add_parser(commands) -> argparse.ArgumentParser:
@@ -63,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--frames must be at least 2, got {args.frames}")
     scenarios = [s for s in SCENARIOS if args.only in (None, s.name)]
     context = multiprocessing.get_context("spawn")
+    peak = peak_gflops()
     rows = []
     with tempfile.TemporaryDirectory(prefix="colormotion-bench-") as folder:
         for scenario in scenarios:
@@ -72,8 +79,30 @@ def run(args: argparse.Namespace) -> int:
                     pool.apply(run_scenario, (scenario, args.frames, args.model, args.provider, folder))
                 )
     print(format_table(rows))
+    print()
+    print(format_shares(rows))
+    print()
+    print(format_compute(rows, peak))
+    print()
+    print(format_targets(rows))
     print(f"{os.cpu_count()} CPU cores; model: {rows[0]['model'] if rows else '-'}")
     return 0
+
+
+def peak_gflops(size: int = 1024, repeats: int = 5) -> float:
+    """This machine's float32 matrix-multiply rate with every core (numpy's BLAS), best of `repeats`:
+    about the most a convolution network can reach here."""
+    import numpy as np
+
+    a = np.random.default_rng(0).standard_normal((size, size), dtype=np.float32)
+    b = a.T.copy()
+    a @ b  # warm up the BLAS threads
+    best = float("inf")
+    for _ in range(repeats):
+        begin = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - begin)
+    return 2 * size**3 / best / 1e9
 
 
 def run_scenario(scenario: Scenario, frame_count: int, model: str | None, provider: str, folder: str) -> dict:
@@ -130,15 +159,34 @@ def run_scenario(scenario: Scenario, frame_count: int, model: str | None, provid
     loaded = node.model(frames[0], params)
     model_path, provider_name = loaded.path, loaded.provider
     count = len(frames)
+    model_gflops = profiling.work().get("model_gflops")
     return {
         "scenario": scenario,
         "frames": count,
+        "seconds": seconds,
         "ms": {name: 1000.0 * stages[name].seconds / count for name in stages},
         "steps": stages["model"].calls / count if "model" in stages else float("nan"),
+        "step_equivalents": _step_equivalents(loaded, stages, model_gflops, count, source.info),
+        "model_gflops": model_gflops,
+        "window": arguments.window or engine.DEFAULT_WINDOW,
         "fps": count / seconds,
         "model": f"{model_path} ({provider_name})",
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
     }
+
+
+def _step_equivalents(loaded, stages, model_gflops, count, info) -> float:
+    """Model work per output frame in whole steps: calls of a contract-1 step model; for a
+    contract-2 model, its GFLOPs over one frame's encode + blend + decode at the working size."""
+    frame_gflops = getattr(loaded, "frame_gflops", None)
+    if frame_gflops is None:
+        return stages["model"].calls / count if "model" in stages else float("nan")
+    from .. import colour
+
+    per_frame = frame_gflops(*colour.working_size(info.height, info.width))
+    if not model_gflops or not per_frame:
+        return float("nan")
+    return model_gflops / count / per_frame
 
 
 def _uncompressed(t: int):
@@ -155,6 +203,66 @@ def _clear_engine_cache() -> None:
     except ImportError:
         return
     PROCESS_CACHE.clear()
+
+
+def format_shares(rows: list[dict]) -> str:
+    """Each stage's share of the wall time per frame. The stages before "encode" run one after the
+    other on the render thread (the critical path); encoding overlaps them on its writer thread."""
+    stages = [name for name in STAGES if any(name in row["ms"] for row in rows)]
+    lines = ["share of wall time per frame (encode: writer thread, overlapping the rest)"]
+    for row in rows:
+        wall_ms = 1000.0 * row["seconds"] / row["frames"]
+        shares = [f"{name} {100 * row['ms'][name] / wall_ms:.0f}%" for name in stages if name in row["ms"]]
+        serial = sum(row["ms"][name] for name in stages if name in row["ms"] and name != "encode")
+        shares.append(f"other {max(0.0, 100 * (1 - serial / wall_ms)):.0f}%")
+        lines.append(
+            f"  {row['scenario'].name} {row['scenario'].order}: {wall_ms:.1f} ms = " + ", ".join(shares)
+        )
+    return "\n".join(lines)
+
+
+def format_compute(rows: list[dict], peak: float) -> str:
+    lines = [f"model compute: this machine's float32 matmul peak is {peak:.0f} GFLOP/s (all cores)"]
+    for row in rows:
+        model_s = row["ms"].get("model", 0.0) * row["frames"] / 1000.0
+        if not row["model_gflops"] or not model_s:
+            rate = "- (the model records no FLOP counts: export it with training/export_v2.py)"
+        else:
+            achieved = row["model_gflops"] / model_s
+            rate = f"{achieved:.0f} GFLOP/s, {100 * achieved / peak:.0f}% of peak"
+        lines.append(f"  {row['scenario'].name} {row['scenario'].order}: {rate}")
+    return "\n".join(lines)
+
+
+def format_targets(rows: list[dict]) -> str:
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    lines = ["targets (2-core CPU, file in -> file out):"]
+    for row in rows:
+        scenario = row["scenario"]
+        label = f"{scenario.name} {scenario.order}"
+        if scenario.order == "sequential":
+            lines.append(
+                f"  {label}: {row['fps']:.1f} fps, target >= {scenario.target_fps:g}: "
+                f"{verdict(row['fps'] >= scenario.target_fps)}"
+            )
+            if scenario.name == "1080p":
+                lines.append(
+                    f"  {label}: peak {row['peak_mb']:.0f} MB, target <= {PEAK_MB_TARGET:.0f}: "
+                    f"{verdict(row['peak_mb'] <= PEAK_MB_TARGET)}"
+                )
+        else:
+            limit = row["window"] / 2 + 2
+            lines.append(
+                f"  {label}: {row['step_equivalents']:.2f} model-step equivalents per frame, target <= "
+                f"{limit:g} (window {row['window']}): {verdict(row['step_equivalents'] <= limit)}"
+            )
+    lines.append(
+        f"  inside an OpenFX host: target <= {HOST_RATIO_TARGET}x the node alone, "
+        "measured by python ofx_bridge/bench/bench_melt.py"
+    )
+    return "\n".join(lines)
 
 
 def format_table(rows: list[dict]) -> str:
