@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Sequence
 
 from .. import __version__
-from . import bench, colorize, info, ofx, sample
+from . import bench, colorize, farm, info, ofx, sample
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -40,7 +40,7 @@ environment:
   COLORMOTION_DEBUG=1   show tracebacks
 """
 
-SUBCOMMANDS = (colorize, info, sample, bench, ofx)
+SUBCOMMANDS = (colorize, info, sample, bench, ofx, farm)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -123,7 +123,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(_join_negative_ranges(argv))
+        args, passed_on = parser.parse_known_args(_join_negative_ranges(argv))
+        if passed_on and not getattr(args, "passes_on_options", False):
+            parser.error(f"unrecognized arguments: {' '.join(passed_on)}")
+        args.passed_on = [a for a in passed_on if a != "--"]
     except SystemExit as stop:  # argparse: --help / --version (0) or a usage error (2)
         return stop.code if isinstance(stop.code, int) else EXIT_USAGE
     debug = args.debug or os.environ.get("COLORMOTION_DEBUG", "") not in ("", "0")

@@ -472,6 +472,112 @@ class VideoWriter:
         self._container.close()
 
 
+def join_videos(
+    parts: list[Path],
+    path: Path,
+    *,
+    fps: Fraction,
+    audio_source: Path | None = None,
+    audio_range: tuple[float, float | None] = (0.0, None),
+) -> int:
+    """Concatenate the video streams of `parts` (consecutive pieces of one render, each encoded
+    on its own with the same settings, so each starts on a keyframe) into `path` without
+    re-encoding; audio, if any, is copied once from `audio_source`. Returns the frame count.
+
+    Part k's packets are shifted by the frames of the parts before it. Decode timestamps are
+    renumbered one frame apart from the largest reordering delay of any part: a short part may
+    use fewer B-frames than the others, which would leave a hole in the decode order. Container
+    tags and the stream's tags (its timecode) come from the first part."""
+    if not parts:
+        raise UsageError("nothing to join: no parts")
+    delay = max(_reorder_delay(part) for part in parts)  # seconds
+    try:
+        output = av.open(str(path), mode="w")
+    except av.error.FFmpegError as error:
+        raise OutputError(f"cannot create video: {_ffmpeg_message(error)}", path) from None
+    audio: AudioCopy | None = None
+    frames = packets = 0
+    try:
+        stream = reference = None
+        for part in parts:
+            container = _open_input(part)
+            try:
+                source = _single_video_stream(container, part)
+                if stream is None:
+                    stream = output.add_stream_from_template(source)
+                    stream.metadata.update(source.metadata)
+                    output.metadata.update(
+                        {k: v for k, v in container.metadata.items() if k not in _MUXER_TAGS}
+                    )
+                    reference = source.codec_context
+                    if audio_source is not None:
+                        audio = AudioCopy(audio_source, output, *audio_range)
+                else:
+                    _check_same_encoding(source.codec_context, reference, part, parts[0])
+                ticks = 1 / (fps * source.time_base)  # one frame in the part's time base
+                shift = int(round(frames * ticks))
+                count = 0
+                for packet in container.demux(source):
+                    if packet.pts is None or packet.size == 0:  # the demuxer's flush packet
+                        continue
+                    packet.pts += shift
+                    packet.dts = int(round(packets * ticks - delay / source.time_base))
+                    packet.stream = stream
+                    if audio is not None:
+                        audio.mux_until(float(packet.pts * packet.time_base))
+                    output.mux(packet)
+                    count += 1
+                    packets += 1
+                frames += count
+            finally:
+                container.close()
+        if audio is not None:
+            audio.mux_until(None)
+    except av.error.FFmpegError as error:
+        raise OutputError(f"cannot join video parts: {_ffmpeg_message(error)}", path) from None
+    finally:
+        if audio is not None:
+            audio.close()
+        output.close()
+    return frames
+
+
+def _reorder_delay(part: Path) -> float:
+    """Seconds the first decode timestamp of a part lies before its first presentation (B-frames)."""
+    container = _open_input(part)
+    try:
+        source = _single_video_stream(container, part)
+        for packet in container.demux(source):
+            if packet.pts is not None and packet.dts is not None and packet.size:
+                return max(0.0, float((packet.pts - packet.dts) * source.time_base))
+        return 0.0
+    finally:
+        container.close()
+
+
+def _single_video_stream(container: av.container.InputContainer, path: Path):
+    if len(container.streams.video) != 1:
+        raise InputError(
+            f"a part to join must hold one video stream, it holds {len(container.streams.video)}", path
+        )
+    return container.streams.video[0]
+
+
+def _check_same_encoding(context, reference, part: Path, first: Path) -> None:
+    """Parts encoded differently cannot share one stream header."""
+    mine = (context.name, context.width, context.height, context.format.name if context.format else None)
+    theirs = (
+        reference.name,
+        reference.width,
+        reference.height,
+        reference.format.name if reference.format else None,
+    )
+    if mine != theirs:
+        raise InputError(
+            f"part is encoded as {mine}, unlike {first.name} {theirs}: it cannot be joined", part
+        )
+
+
 def offset_timecode(timecode: str, frames: int, fps: Fraction) -> str | None:
     """SMPTE non-drop timecode `frames` later; None for drop-frame (';') or unreadable codes."""
     parts = timecode.split(":")
