@@ -185,3 +185,24 @@ def test_deadline_chunks_are_the_plans_chunks(tmp_path, clip):
     assert "deadlinecommand -Multi -dependent" in outline.submit_hint(
         "deadline", [tmp_path / n for n in ("a", "b", "c", "d")]
     )
+
+
+def test_a_split_render_passes_on_every_option_of_the_render_with_absolute_paths(tmp_path, monkeypatch):
+    from colormotion.cli.colorize import shared_options
+    from colormotion.cli.main import build_parser
+
+    monkeypatch.chdir(tmp_path)
+    argv = ["colorize", "in.mp4", "out.mp4", "--ray", "--chunk", "8", "--hints", "h.json", "--reference",
+            "3=grade.png", "--crf", "18", "--stateless", "--fps", "30000/1001", "--frames", "1-5", "-q"]  # fmt: skip
+    options = shared_options(build_parser().parse_args(argv))
+    assert options == ["--stateless", "--hints", "h.json", "--reference", "3=grade.png", "--crf", "18.0",
+                       "--fps", "30000/1001"]  # fmt: skip
+    assert plan.absolute_paths(options + ["--model=m.onnx"]) == [
+        "--stateless", "--hints", str(tmp_path / "h.json"), "--reference", f"3={tmp_path / 'grade.png'}",
+        "--crf", "18.0", "--fps", "30000/1001", f"--model={tmp_path / 'm.onnx'}",
+    ]  # fmt: skip
+
+
+def test_chunk_without_ray_is_a_usage_error(tmp_path, clip):
+    assert main(["colorize", str(clip), str(tmp_path / "o.mkv"), "--chunk", "4"]) == EXIT_USAGE
+    assert not (tmp_path / "o.mkv").exists()

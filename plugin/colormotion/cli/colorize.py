@@ -72,7 +72,60 @@ def add_parser(commands) -> argparse.ArgumentParser:
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
     add_encode_arguments(parser)
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_ray_arguments(parser)
     return parser
+
+
+def add_ray_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("many machines (Ray; pip install 'colormotion[ray]')")
+    group.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        metavar="ADDRESS",
+        help="render chunks as Ray tasks: on a local Ray cluster started for the job, or on the "
+        "cluster at ADDRESS (host:port); every machine must see INPUT and OUTPUT at the same paths",
+    )
+    group.add_argument(
+        "--chunk", type=int, metavar="N", help="frames per Ray task (default: about 4 tasks per CPU, >= 16)"
+    )
+    group.add_argument(
+        "--ray-threads",
+        type=int,
+        default=1,
+        metavar="N",
+        help="CPUs (model threads) per Ray task (default 1)",
+    )
+
+
+# colorize options that describe one render, not how it is split (see shared_options)
+_SPLIT_OPTIONS = {"input", "output", "frames", "overwrite", "quiet", "ray", "chunk", "ray_threads", "help"}
+
+
+def shared_options(args: argparse.Namespace) -> list[str]:
+    """The colorize options of `args` as command-line words, for each chunk of a split render
+    (every option that is not about the split itself, where it differs from its default)."""
+    colorize_parser = add_parser(argparse.ArgumentParser(add_help=False).add_subparsers())
+    words: list[str] = []
+    for action in colorize_parser._actions:  # argparse keeps its options there
+        if action.dest in _SPLIT_OPTIONS or not action.option_strings:
+            continue
+        value = getattr(args, action.dest, None)
+        if value is None or value == action.default:
+            continue
+        flag = (
+            action.option_strings[-1]
+            if action.option_strings[-1].startswith("--")
+            else action.option_strings[0]
+        )
+        if action.nargs == 0:
+            words.append(flag)
+        elif isinstance(value, list):
+            for item in value:
+                words += [flag, str(item)]
+        else:
+            words += [flag, str(value)]
+    return words
 
 
 def add_encode_arguments(parser: argparse.ArgumentParser) -> None:
@@ -177,6 +230,12 @@ def frame_rate(text: str) -> Fraction:
 
 def run(args: argparse.Namespace) -> int:
     engine.validate_engine_arguments(args)
+    if args.ray is not None:
+        from ..farm import ray_driver
+
+        return ray_driver.run(args, shared_options(args))
+    if args.chunk is not None:
+        raise UsageError("--chunk splits a render for --ray; add --ray (or use colormotion farm outline)")
     source = open_source(args.input, cache_frames=engine.cache_frames(args))
     try:
         frames = _requested_frames(args, source.first_frame, source.last_frame)

@@ -71,6 +71,9 @@ def exit_code_of(error: BaseException) -> int | None:
         ((OutputError,), EXIT_OUTPUT),
     ]
     known += _optional_errors()
+    code = getattr(error, "exit_code", None)  # an error that carries another's code (a farm chunk's)
+    if isinstance(code, int):
+        return code
     for types, code in known:
         if isinstance(error, types):
             return code

@@ -26,7 +26,7 @@ from ..io.sink import output_kind, output_targets
 PLAN_NAME = "plan.json"
 PLAN_VERSION = 1
 # options that belong to the plan, not to the chunks' shared options
-_PLAN_OWNED = ("--frames", "--overwrite", "-q", "--quiet", "--ray")
+_PLAN_OWNED = ("--frames", "--overwrite", "-q", "--quiet", "--ray", "--chunk", "--ray-threads")
 
 
 @dataclass(frozen=True)
@@ -173,7 +173,7 @@ def make_plan(
     """Plan a render: read the input's frame range, check the shared options and the outputs."""
     from ..io.source import open_source
 
-    options = list(options or [])
+    options = absolute_paths(list(options or []))
     _check_options(options)
     source = open_source(input_path, cache_frames=1)
     try:
@@ -212,6 +212,39 @@ def make_plan(
     return plan
 
 
+_PATH_OPTIONS = ("--model", "--hints")
+
+
+def absolute_paths(options: list[str]) -> list[str]:
+    """The options with their file paths made absolute (farm machines run in other folders):
+    --model, --hints and the IMAGE of --reference FRAME=IMAGE."""
+
+    def absolute(path: str) -> str:
+        return str(Path(path).expanduser().absolute())
+
+    result: list[str] = []
+    expect = None
+    for option in options:
+        if expect is not None:
+            result.append(absolute(option) if expect != "--reference" else _absolute_reference(option))
+            expect = None
+            continue
+        name, equals, value = option.partition("=")
+        if name in (*_PATH_OPTIONS, "--reference") and equals:
+            fixed = absolute(value) if name != "--reference" else _absolute_reference(value)
+            result.append(f"{name}={fixed}")
+        else:
+            result.append(option)
+            if option in (*_PATH_OPTIONS, "--reference"):
+                expect = option
+    return result
+
+
+def _absolute_reference(value: str) -> str:
+    frame, equals, image = value.partition("=")
+    return f"{frame}={Path(image).expanduser().absolute()}" if equals else value
+
+
 def _check_options(options: list[str]) -> None:
     """The chunks' shared options must be valid `colorize` options and leave the plan's own alone."""
     import argparse
@@ -233,15 +266,18 @@ def _check_options(options: list[str]) -> None:
         raise UsageError(f"not colorize options: {' '.join(unknown)}")
 
 
-def join(plan: FarmPlan) -> int:
+def join(plan: FarmPlan, parts: list[Path] | None = None) -> int:
     """Concatenate the chunk videos of `plan` into its output (atomic) and remove the staging
-    folder. Every chunk must be there: a missing one is named, and nothing is written."""
+    folder. Every chunk must be there: a missing one is named, and nothing is written.
+    `parts` (one file per chunk) replaces the plan's staging folder, which is then left alone."""
     from ..io.source import open_source
     from ..io.video import join_videos
 
     if not plan.needs_join:
         raise UsageError(f"{plan.output} is not a video output: its chunks need no join")
-    parts = [Path(plan.chunk_output(chunk)) for chunk in plan.chunks]
+    own_staging = parts is None
+    if parts is None:
+        parts = [Path(plan.chunk_output(chunk)) for chunk in plan.chunks]
     missing = [chunk.label for chunk, part in zip(plan.chunks, parts) if not part.is_file()]
     if missing:
         raise InputError(
@@ -271,5 +307,6 @@ def join(plan: FarmPlan) -> int:
         target.discard()
         raise
     target.commit()
-    shutil.rmtree(plan.staging, ignore_errors=True)
+    if own_staging:
+        shutil.rmtree(plan.staging, ignore_errors=True)
     return count

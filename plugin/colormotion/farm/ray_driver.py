@@ -1,0 +1,191 @@
+"""`colormotion colorize IN OUT --ray [ADDRESS]`: one render as Ray tasks, one per chunk.
+
+With no address a local Ray cluster starts (and stops with the job); with one, the driver joins
+that cluster. Every machine must see the input and the output's folder at the same paths (a
+shared filesystem, as on any render farm) and have ColorMotion installed.
+
+Each task renders one chunk (`colorize --frames A-B`, exact as a single render) into a staging
+folder beside the output (``.<output name>.ray-<id>/``). Ray re-runs the task of a worker that
+dies; a chunk whose task keeps failing stops the job, naming the chunk and its error. Only the
+driver writes at the final path: an image sequence frame by frame as chunks finish (each frame
+renamed into place once, never replacing), a video by joining the chunk videos at the end
+without re-encoding. On Ctrl-C or a failure the driver cancels the tasks and removes every file
+it placed and the staging folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+import sys
+import time
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+from ..io.atomic import place
+from ..io.errors import OutputError, UsageError
+from ..io.sequence import parse_pattern
+from .plan import Chunk, FarmPlan, join, make_plan, split_frames
+
+log = logging.getLogger("colormotion")
+
+TASK_RETRIES = 2  # a chunk runs at most 1 + TASK_RETRIES times
+MIN_CHUNK = 16
+CANCEL_WAIT_S = 30.0  # shorter chunks spend more on start-up and warm-up than on frames
+
+
+class ChunkFailed(RuntimeError):
+    """A chunk failed on every attempt; exits with the code its own error has."""
+
+    def __init__(self, chunk: Chunk, error: BaseException) -> None:
+        from ..cli.main import EXIT_INTERNAL, _message, exit_code_of
+
+        cause = getattr(error, "cause", None) or error  # Ray wraps what the task raised
+        if cause is error:  # the worker died: no exception of ours inside
+            text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        else:
+            text = f"{_message(cause)}"
+        super().__init__(f"frames {chunk.label} failed on every attempt: {text}")
+        code = exit_code_of(cause) if cause is not error else None
+        self.exit_code = code if code is not None else EXIT_INTERNAL
+
+
+def _import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise UsageError("--ray needs Ray: pip install 'colormotion[ray]'") from None
+    return ray
+
+
+def render_chunk(arguments: list[str], threads: int) -> int:
+    """Run on a Ray worker: `colormotion` with `arguments`; errors propagate to the driver."""
+    import os
+
+    os.environ["COLORMOTION_THREADS"] = str(threads)  # one chunk per CPU Ray gave this task
+    from ..cli.main import build_parser
+
+    parsed = build_parser().parse_args(arguments)
+    return parsed.run(parsed)
+
+
+def default_chunk(frame_count: int, cpus: int) -> int:
+    """About four chunks per CPU (so a slow or lost worker delays little), at least MIN_CHUNK."""
+    return max(MIN_CHUNK, math.ceil(frame_count / max(1, 4 * cpus)))
+
+
+def run(args, options: list[str]) -> int:
+    """Render args.input into args.output on a Ray cluster; `options` are the chunks' shared
+    colorize options."""
+    ray = _import_ray()
+    started_here = not args.ray or args.ray == "local"
+    try:
+        ray.init(
+            address=None if started_here else args.ray,
+            include_dashboard=False,
+            logging_level=logging.WARNING,
+            log_to_driver=False,
+            configure_logging=False,
+        )
+    except ConnectionError as error:
+        raise UsageError(f"cannot join the Ray cluster at {args.ray}: {error}") from None
+    try:
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        job = make_plan(
+            args.input,
+            args.output,
+            args.chunk or MIN_CHUNK,
+            frames=args.frames,
+            options=options,
+            overwrite=args.overwrite,
+        )
+        if args.chunk is None:
+            job = replace(
+                job, chunks=split_frames(job.first, job.last, default_chunk(job.last - job.first + 1, cpus))
+            )
+        return _drive(ray, job, quiet=args.quiet, threads=args.ray_threads)
+    finally:
+        ray.shutdown()
+
+
+def _staging(job: FarmPlan) -> Path:
+    output = Path(job.output)
+    return output.parent / f".{output.name.replace('#', '_')}.ray-{uuid.uuid4().hex[:8]}"
+
+
+def _chunk_job(job: FarmPlan, staging: Path) -> FarmPlan:
+    """The plan the tasks run: every chunk writes into the staging folder."""
+    return replace(job, output=str(staging / Path(job.output).name))
+
+
+def _drive(ray, job: FarmPlan, quiet: bool, threads: int) -> int:
+    staging = _staging(job)
+    staging.mkdir(parents=True)
+    task_job = _chunk_job(job, staging)
+    if task_job.needs_join:
+        task_job.staging.mkdir()
+    remote = ray.remote(num_cpus=threads, max_retries=TASK_RETRIES, retry_exceptions=True)(render_chunk)
+    pending = {remote.remote(task_job.chunk_arguments(chunk), threads): chunk for chunk in job.chunks}
+    placed: list[Path] = []
+    done_frames, begin = 0, time.perf_counter()
+    total = job.last - job.first + 1
+    try:
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
+            for ref in ready:
+                chunk = pending.pop(ref)
+                try:
+                    ray.get(ref)
+                except Exception as error:  # the task's own error, after its retries
+                    raise ChunkFailed(chunk, error) from None
+                if not job.needs_join:
+                    placed += _place_frames(task_job, job, chunk)
+                done_frames += len(chunk.frames)
+                if not quiet:
+                    done_chunks = len(job.chunks) - len(pending)
+                    _progress(done_frames, total, time.perf_counter() - begin, done_chunks, len(job.chunks))
+        if job.needs_join:
+            join(job, parts=[Path(task_job.chunk_output(chunk)) for chunk in job.chunks])
+    except BaseException:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        # cancelled workers stop asynchronously: let them go before their staging folder does
+        if pending:
+            ray.wait(list(pending), num_returns=len(pending), timeout=CANCEL_WAIT_S)
+        for path in placed:
+            path.unlink(missing_ok=True)
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    if not quiet:
+        seconds = time.perf_counter() - begin
+        print(
+            f"colormotion: wrote {total} frame(s) to {job.output} ({total / seconds:.1f} fps)",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _place_frames(task_job: FarmPlan, job: FarmPlan, chunk: Chunk) -> list[Path]:
+    """Rename a finished chunk's frames into place, each once, never over an existing file."""
+    staged, final = parse_pattern(task_job.output), parse_pattern(job.output)
+    placed = []
+    for t in chunk.frames:
+        source, target = staged.path(t), final.path(t)
+        if not source.is_file():
+            raise OutputError(f"chunk {chunk.label} finished without frame {t}", source)
+        place(source, target, overwrite=job.overwrite)
+        placed.append(target)
+    return placed
+
+
+def _progress(frames: int, total: int, seconds: float, chunks: int, all_chunks: int) -> None:
+    fps = frames / seconds if seconds > 0 else 0.0
+    eta = (total - frames) / fps if fps > 0 else float("inf")
+    print(
+        f"colormotion: {frames}/{total} frames, {chunks}/{all_chunks} chunks, {fps:.1f} fps, ETA {eta:.0f} s",
+        file=sys.stderr,
+        flush=True,
+    )
