@@ -206,3 +206,10 @@ def test_a_split_render_passes_on_every_option_of_the_render_with_absolute_paths
 def test_chunk_without_ray_is_a_usage_error(tmp_path, clip):
     assert main(["colorize", str(clip), str(tmp_path / "o.mkv"), "--chunk", "4"]) == EXIT_USAGE
     assert not (tmp_path / "o.mkv").exists()
+
+
+def test_ray_options_are_checked_before_any_cluster_is_reached(tmp_path, clip):
+    out = str(tmp_path / "o.mkv")
+    assert main(["colorize", str(clip), out, "--ray", "10.0.0.1:1", "--ray-workers", "2"]) == EXIT_USAGE
+    assert main(["colorize", str(clip), out, "--ray", "--chunk", "0"]) == EXIT_USAGE
+    assert not (tmp_path / "o.mkv").exists()

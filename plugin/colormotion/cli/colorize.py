@@ -96,10 +96,19 @@ def add_ray_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="CPUs (model threads) per Ray task (default 1)",
     )
+    group.add_argument(
+        "--ray-workers",
+        type=int,
+        metavar="N",
+        help="worker processes of a local Ray cluster (default: one per CPU core)",
+    )
 
 
 # colorize options that describe one render, not how it is split (see shared_options)
-_SPLIT_OPTIONS = {"input", "output", "frames", "overwrite", "quiet", "ray", "chunk", "ray_threads", "help"}
+_SPLIT_OPTIONS = {
+    *("input", "output", "frames", "overwrite", "quiet", "help"),
+    *("ray", "chunk", "ray_threads", "ray_workers"),
+}
 
 
 def shared_options(args: argparse.Namespace) -> list[str]:

@@ -26,7 +26,16 @@ from ..io.sink import output_kind, output_targets
 PLAN_NAME = "plan.json"
 PLAN_VERSION = 1
 # options that belong to the plan, not to the chunks' shared options
-_PLAN_OWNED = ("--frames", "--overwrite", "-q", "--quiet", "--ray", "--chunk", "--ray-threads")
+_PLAN_OWNED = (
+    "--frames",
+    "--overwrite",
+    "-q",
+    "--quiet",
+    "--ray",
+    "--chunk",
+    "--ray-threads",
+    "--ray-workers",
+)
 
 
 @dataclass(frozen=True)

@@ -81,9 +81,16 @@ def run(args, options: list[str]) -> int:
     colorize options."""
     ray = _import_ray()
     started_here = not args.ray or args.ray == "local"
+    for name in ("chunk", "ray_threads", "ray_workers"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    if args.ray_workers is not None and not started_here:
+        raise UsageError("--ray-workers sizes a local Ray cluster; a cluster at an address has its own")
     try:
         ray.init(
             address=None if started_here else args.ray,
+            num_cpus=args.ray_workers if started_here else None,
             include_dashboard=False,
             logging_level=logging.WARNING,
             log_to_driver=False,
