@@ -273,7 +273,16 @@ def run(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
             begin = time.perf_counter()
-            _render(node, params, TimedSource(source), source, frames, sink, quiet=args.quiet)
+            _render(
+                node,
+                params,
+                TimedSource(source),
+                source,
+                frames,
+                sink,
+                quiet=args.quiet,
+                on_frame=getattr(args, "on_frame", None),
+            )
             sink.commit()
             if not args.quiet:
                 seconds = time.perf_counter() - begin
@@ -308,7 +317,9 @@ def _warn_inactive_hints(hints, frames: range, source) -> None:
     )
 
 
-def _render(node, params, timed_source, source, frames: range, sink, *, quiet: bool) -> None:
+def _render(node, params, timed_source, source, frames: range, sink, *, quiet: bool, on_frame=None) -> None:
+    """Render `frames` into `sink`; `on_frame(done, total)` after each (an editor's progress
+    dialog: raising KeyboardInterrupt there cancels, as Ctrl-C does)."""
     from tqdm import tqdm
 
     with tqdm(
@@ -319,3 +330,5 @@ def _render(node, params, timed_source, source, frames: range, sink, *, quiet: b
             rendered = restore_alpha(rendered, source.frame(t))
             sink.write(t, rendered)  # encoded on the writer thread, timed as "encode"
             progress.update(1)
+            if on_frame is not None:
+                on_frame(progress.n, len(frames))

@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Sequence
 
 from .. import __version__
-from . import bench, colorize, farm, info, ofx, sample
+from . import bench, colorize, edit, farm, info, ofx, sample
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -40,7 +40,7 @@ environment:
   COLORMOTION_DEBUG=1   show tracebacks
 """
 
-SUBCOMMANDS = (colorize, info, sample, bench, ofx, farm)
+SUBCOMMANDS = (colorize, info, sample, bench, ofx, farm, edit)
 
 
 def build_parser() -> argparse.ArgumentParser:

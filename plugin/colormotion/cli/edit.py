@@ -1,0 +1,63 @@
+"""`colormotion edit CLIP`: the hint editor (Qt; pip install 'colormotion[qt]')."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..io.errors import UsageError
+
+
+def add_parser(commands) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        "edit",
+        help="place and key hints by eye on a clip, with a live colorized preview (needs Qt)",
+        description=(
+            "Open CLIP (video or image sequence) in the hint editor: click to add a hint, drag to move\n"
+            "it, K to key it on this frame, wheel for its radius, I for the eyedropper; Ctrl+S saves\n"
+            "the hints file that `colormotion colorize --hints` reads (docs/hints.md)."
+        ),
+    )
+    parser.add_argument("clip", help="video or image sequence pattern")
+    parser.add_argument("--hints", metavar="FILE", help="hints file to open (created on save if missing)")
+    parser.add_argument(
+        "--reference", action="append", metavar="FRAME=IMAGE", help="a colour image of FRAME (repeatable)"
+    )
+    parser.add_argument("--model", metavar="PATH", help="model for the preview (default: the bundled one)")
+    return parser
+
+
+def _qt():
+    try:
+        from qtpy import QtWidgets
+    except Exception as error:  # qtpy raises its own error when no binding is installed
+        raise UsageError(f"the editor needs Qt for Python: pip install 'colormotion[qt]' ({error})") from None
+    return QtWidgets
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..editor.document import HintDocument
+    from ..references import parse_reference_argument
+
+    QtWidgets = _qt()  # noqa: N806 (a module)
+    hints_path = Path(args.hints) if args.hints else None
+    document = (
+        HintDocument.load(hints_path) if hints_path and hints_path.exists() else HintDocument(path=hints_path)
+    )
+    for text in args.reference or []:
+        frame, image = parse_reference_argument(text)
+        document.set_reference(frame, str(image))
+    from ..editor.preview import ProxyRenderer
+    from ..editor.window import EditorWindow
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    renderer = ProxyRenderer(args.clip, model=args.model)
+    try:
+        window = EditorWindow(renderer, document, args.clip, args.model)
+        window.show()
+        app.exec()
+    finally:
+        renderer.close()
+    return 0

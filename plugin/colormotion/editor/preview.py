@@ -1,0 +1,152 @@
+"""Proxy-resolution previews for the hint editor: the engine on a smaller copy of the clip.
+
+`ProxyRenderer` has no Qt: it renders frame t of a clip with a given HintSet at a proxy size
+(the command line's engine and model, so the preview is what a render gives, smaller).
+`PreviewWorker` runs it on a thread for a window: the latest request wins. A request that
+arrives while a frame renders replaces any waiting one, and the frame in progress is dropped
+when it finishes (the engine cannot stop mid-step), so the window only ever shows the newest
+edit.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..hints import HintSet
+from ..node import ColorizeNode, StaticParams
+
+PROXY_SHORT_SIDE = 270  # a quarter of 1080p: fast, and enough to judge colours
+PREVIEW_WORKING_RESOLUTION = 256
+
+
+class _ProxySource:
+    """A clip's frames scaled to a short side (area average), under an identity of their own."""
+
+    def __init__(self, source, short_side: int) -> None:
+        self._source = source
+        self.first_frame, self.last_frame = source.first_frame, source.last_frame
+        self.random_access = source.random_access
+        self.identity = f"proxy{short_side}:{source.identity}"
+        height, width = source.info.height, source.info.width
+        scale = min(1.0, short_side / min(height, width))
+        self.size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        self._lock = threading.Lock()
+
+    def frame(self, t: int) -> np.ndarray:
+        with self._lock:  # the source decodes on one thread at a time
+            pixels = self._source.frame(t)
+        if (pixels.shape[1], pixels.shape[0]) == self.size:
+            return pixels
+        return cv2.resize(pixels, self.size, interpolation=cv2.INTER_AREA)
+
+
+def to_display(frame: np.ndarray) -> np.ndarray:
+    """uint8 RGB [H, W, 3] for the screen from any frame the engine accepts."""
+    if frame.ndim == 2:
+        frame = frame[..., None]
+    frame = frame[..., :3] if frame.shape[2] >= 3 else np.repeat(frame[..., :1], 3, axis=2)
+    if frame.dtype == np.uint8:
+        return np.ascontiguousarray(frame)
+    if frame.dtype == np.uint16:
+        return np.ascontiguousarray((frame >> 8).astype(np.uint8))
+    return np.ascontiguousarray(
+        (np.clip(np.nan_to_num(frame.astype(np.float32)), 0, 1) * 255 + 0.5).astype(np.uint8)
+    )
+
+
+class ProxyRenderer:
+    def __init__(
+        self,
+        clip: str | Path,
+        model: str | None = None,
+        short_side: int = PROXY_SHORT_SIDE,
+        working_resolution: int = PREVIEW_WORKING_RESOLUTION,
+    ) -> None:
+        from ..io.source import open_source
+
+        self._source = open_source(str(clip), cache_frames=20)
+        self.proxy = _ProxySource(self._source, short_side)
+        self.first_frame, self.last_frame = self.proxy.first_frame, self.proxy.last_frame
+        self._model = model
+        self._params = StaticParams({"working_resolution": min(working_resolution, _floor32(short_side))})
+
+    def gray(self, t: int) -> np.ndarray:
+        return to_display(self.proxy.frame(t))
+
+    def colour(self, t: int, hints: HintSet) -> np.ndarray:
+        node = ColorizeNode(model_path=self._model, hints=hints)
+        return to_display(node.render(t, self.proxy, self._params))
+
+    def close(self) -> None:
+        self._source.close()
+
+
+def _floor32(value: int) -> int:
+    return max(32, value // 32 * 32)
+
+
+@dataclass(frozen=True)
+class Request:
+    generation: int
+    frame: int
+    hints: HintSet
+
+
+class PreviewWorker:
+    """Renders requests on one thread, newest first; `deliver(generation, frame, image)` is
+    called (on the worker thread) only for a request that is still the newest when it finishes,
+    `failed(generation, message)` for one that raised."""
+
+    def __init__(
+        self,
+        render: Callable[[int, HintSet], np.ndarray],
+        deliver: Callable[[int, int, np.ndarray], None],
+        failed: Callable[[int, str], None] = lambda generation, message: None,
+    ) -> None:
+        self._render, self._deliver, self._failed = render, deliver, failed
+        self._lock = threading.Condition()
+        self._waiting: Request | None = None
+        self._newest = 0
+        self._stopped = False
+        self.dropped = 0  # finished renders nobody wanted any more (for tests and the status bar)
+        self._thread = threading.Thread(target=self._run, name="colormotion-preview", daemon=True)
+        self._thread.start()
+
+    def request(self, frame: int, hints: HintSet) -> int:
+        with self._lock:
+            self._newest += 1
+            self._waiting = Request(self._newest, frame, hints)
+            self._lock.notify()
+            return self._newest
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            self._lock.notify()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while self._waiting is None and not self._stopped:
+                    self._lock.wait()
+                if self._stopped:
+                    return
+                request, self._waiting = self._waiting, None
+            try:
+                image = self._render(request.frame, request.hints)
+            except Exception as error:  # shown in the window; the editor keeps working
+                self._failed(request.generation, f"{type(error).__name__}: {error}")
+                continue
+            with self._lock:
+                current = request.generation == self._newest
+                if not current:
+                    self.dropped += 1
+            if current:
+                self._deliver(request.generation, request.frame, image)
