@@ -30,8 +30,6 @@ def window(qtbot, tmp_path, random_model, monkeypatch):
     discard = QtWidgets.QMessageBox.StandardButton.Discard
     monkeypatch.setattr(QtWidgets.QMessageBox, "question", lambda *a, **k: discard)
     editor.close()
-    editor.worker.stop()
-    renderer.close()
 
 
 def point_at(view, x: float, y: float) -> QtCore.QPoint:
@@ -131,3 +129,26 @@ def test_the_render_dialog_renders_through_the_cli_and_can_cancel(qtbot, window,
     qtbot.waitUntil(lambda: dialog._thread is None, timeout=60000)
     assert dialog.status.text() == "cancelled"
     assert not (tmp_path / "cancelled").exists() or not list((tmp_path / "cancelled").iterdir())
+
+
+def test_the_live_view_plays_a_file_with_its_frame_rate(qtbot, tmp_path, random_model):
+    from colormotion.editor.live import FileFeed, LiveWindow
+
+    clip = write_sequence(tmp_path / "clip", moving_frames(12, 128, 96))
+    live = LiveWindow(FileFeed(clip), model=str(random_model), working_resolution=96)
+    live.show()
+    try:
+        qtbot.waitUntil(lambda: live.frames_shown >= 3, timeout=30000)
+        assert live.fps > 0 and live.fps_label.text().endswith("fps")
+        assert live.colorized.pixmap() is not None and not live.colorized.pixmap().isNull()
+        live.guidance.setValue(0)
+        assert live.strength == 0.0
+    finally:
+        live.close()
+
+
+def test_a_missing_camera_is_a_message_not_a_crash(capsys):
+    from colormotion.cli.main import EXIT_INPUT, main
+
+    assert main(["live", "--camera", "97"]) == EXIT_INPUT
+    assert "no camera 97" in capsys.readouterr().err

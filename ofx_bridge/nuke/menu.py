@@ -1,11 +1,10 @@
-"""Nuke start-up: put the ColorMotion Colorize node in the Nodes menu.
+"""Nuke start-up: the ColorMotion menu (Colorize node, Edit hints panel).
 
-Nuke loads the OpenFX bundle itself from OFX_PLUGIN_PATH (the Rez package sets it); Nuke names
-an OpenFX node "OFX" + plug-in identifier + "_v" + major version.
+Nuke loads the OpenFX bundle itself from OFX_PLUGIN_PATH (the Rez package sets it) and this
+folder from NUKE_PATH; the commands live in colormotion_nuke.py.
 """
 
-import nuke  # noqa: F401  (only importable inside Nuke)
+import colormotion_nuke
+import nuke
 
-COLORIZE_NODE = "OFXorg.colormotion.Colorize_v1"
-
-nuke.menu("Nodes").addCommand("ColorMotion/Colorize", f"nuke.createNode('{COLORIZE_NODE}')")
+colormotion_nuke.install(nuke)

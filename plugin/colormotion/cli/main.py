@@ -54,10 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in SUBCOMMANDS:
-        sub = module.add_parser(commands)
-        sub.epilog = EPILOG
-        sub.formatter_class = argparse.RawDescriptionHelpFormatter
-        sub.set_defaults(run=module.run)
+        subs = [module.add_parser(commands)]
+        if module is edit:
+            subs.append(edit.add_live_parser(commands))
+        for sub in subs:
+            sub.epilog = EPILOG
+            sub.formatter_class = argparse.RawDescriptionHelpFormatter
+        subs[0].set_defaults(run=module.run)
     return parser
 
 

@@ -211,6 +211,7 @@ class Timeline(QtWidgets.QWidget):
 class EditorWindow(QtWidgets.QMainWindow):
     preview_ready = QtCore.Signal(int, int, object)  # generation, frame, image (from the worker thread)
     preview_failed = QtCore.Signal(int, str)
+    saved = QtCore.Signal(str)  # the hints JSON just saved (the Nuke panel writes it into the node)
 
     def __init__(self, renderer: ProxyRenderer, document: HintDocument, clip: str, model: str | None = None):
         super().__init__()
@@ -535,6 +536,7 @@ class EditorWindow(QtWidgets.QMainWindow):
         if self.document.path is None:
             return self.save_as()
         self.document.save()
+        self.saved.emit(self.document.to_json())
         self.refresh(render=False)
         return True
 
@@ -543,6 +545,7 @@ class EditorWindow(QtWidgets.QMainWindow):
         if not path:
             return False
         self.document.save(path)
+        self.saved.emit(self.document.to_json())
         self.refresh(render=False)
         return True
 
@@ -574,6 +577,7 @@ class EditorWindow(QtWidgets.QMainWindow):
             return
         self.player.stop()
         self.worker.stop()
+        self.renderer.close()  # the window owns its renderer (the CLI and the Nuke panel hand it over)
         event.accept()
 
 
