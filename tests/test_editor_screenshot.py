@@ -41,6 +41,12 @@ def test_the_editor_window_looks_as_the_readme_shows(tmp_path):
 
 def test_the_readme_shows_the_editor_made_with_the_shipped_model():
     record = json.loads((REPO / "docs" / "images" / "editor.json").read_text())
-    sums = dict(reversed(line.split(maxsplit=1)) for line in (REPO / "models" / "SHA256SUMS").read_text().splitlines() if line)
-    assert record["model_sha256"] == sums[record["model"]], f"run xvfb-run -a python {SCRIPT.relative_to(REPO)}"
+    sums = dict(
+        reversed(line.split(maxsplit=1))
+        for line in (REPO / "models" / "SHA256SUMS").read_text().splitlines()
+        if line
+    )
+    assert record["model_sha256"] == sums[record["model"]], (
+        f"run xvfb-run -a python {SCRIPT.relative_to(REPO)}"
+    )
     assert "docs/images/editor.png" in (REPO / "README.md").read_text()

@@ -51,7 +51,7 @@ class Menu:
         self.commands: dict[str, str] = {}
         self.menus: dict[str, Menu] = {}
 
-    def addMenu(self, name: str) -> "Menu":  # noqa: N802
+    def addMenu(self, name: str) -> Menu:  # noqa: N802
         return self.menus.setdefault(name, Menu())
 
     def addCommand(self, name: str, script: str) -> None:  # noqa: N802
@@ -98,13 +98,23 @@ def test_the_panel_needs_a_selected_colorize_node_with_a_read_upstream():
         colormotion_nuke.hints_from_knob(bad)
 
 
-def test_the_editor_opens_on_the_knobs_hints_and_saves_back_into_the_knob(qtbot, tmp_path, random_model, monkeypatch):
+def test_the_editor_opens_on_the_knobs_hints_and_saves_back_into_the_knob(
+    qtbot, tmp_path, random_model, monkeypatch
+):
     pytest.importorskip("qtpy")
     from qtpy import QtWidgets
 
     clip = write_sequence(tmp_path / "clip", moving_frames(4, 96, 64))
-    hints = {"version": 1, "hints": [{"id": "a", "color": "#ff0000", "keys": [{"frame": 1, "x": 0.5, "y": 0.5}]}]}
-    node = Node(colormotion_nuke.COLORIZE_NODE, "Colorize1", Node("Read", "Read1", file=clip), hints_json=json.dumps(hints))
+    hints = {
+        "version": 1,
+        "hints": [{"id": "a", "color": "#ff0000", "keys": [{"frame": 1, "x": 0.5, "y": 0.5}]}],
+    }
+    node = Node(
+        colormotion_nuke.COLORIZE_NODE,
+        "Colorize1",
+        Node("Read", "Read1", file=clip),
+        hints_json=json.dumps(hints),
+    )
     window = colormotion_nuke.open_editor(FakeNuke(node), model=str(random_model))
     try:
         assert window.document.data == hints

@@ -74,7 +74,9 @@ def main(argv: list[str]) -> int:
     screenshot(out)
     if not argv:
         model = default_model_path()
-        RECORD.write_text(json.dumps({"model": model.name, "model_sha256": file_sha256(model)}, indent=1) + "\n")
+        RECORD.write_text(
+            json.dumps({"model": model.name, "model_sha256": file_sha256(model)}, indent=1) + "\n"
+        )
     print(out)
     return 0
 

@@ -38,7 +38,11 @@ def add_live_parser(commands) -> argparse.ArgumentParser:
     feed.add_argument("--video", metavar="FILE", help="a video or image sequence, played in real time")
     parser.add_argument("--model", metavar="PATH", help="model (default: the bundled one)")
     parser.add_argument(
-        "--working-resolution", type=int, default=256, metavar="N", help="short side the model sees (default 256)"
+        "--working-resolution",
+        type=int,
+        default=256,
+        metavar="N",
+        help="short side the model sees (default 256)",
     )
     parser.set_defaults(run=run_live)
     return parser

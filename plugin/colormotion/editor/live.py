@@ -140,11 +140,17 @@ class LiveWindow(QtWidgets.QMainWindow):
                     self.ended.emit("end of the stream")
                     return
                 t = source.push(frame, index)
-                params = StaticParams({"working_resolution": self.working_resolution, "strength": self.strength})
+                params = StaticParams(
+                    {"working_resolution": self.working_resolution, "strength": self.strength}
+                )
                 colour = self.node.render(t, source, params)
                 now = time.perf_counter()
                 if last_shown is not None:
-                    rate = 0.9 * rate + 0.1 / max(1e-6, now - last_shown) if rate else 1 / max(1e-6, now - last_shown)
+                    rate = (
+                        0.9 * rate + 0.1 / max(1e-6, now - last_shown)
+                        if rate
+                        else 1 / max(1e-6, now - last_shown)
+                    )
                 last_shown = now
                 self.shown.emit(to_display(frame), to_display(colour), rate)
                 # real time: the next frame is the one the stream has reached by now
@@ -165,4 +171,3 @@ class LiveWindow(QtWidgets.QMainWindow):
         self._thread.join(timeout=10)
         self.feed.close()
         event.accept()
-
