@@ -114,13 +114,15 @@ def test_the_preview_worker_shows_only_the_newest_request():
     started, release = threading.Event(), threading.Event()
     delivered = []
 
-    def render(frame, hints):
+    def render(frame, hints, draft):
         if frame == 1:  # the first render is slow: edits arrive meanwhile
             started.set()
             release.wait(10)
         return np.full((2, 2, 3), frame, np.uint8)
 
-    worker = PreviewWorker(render, lambda generation, frame, image: delivered.append((generation, frame)))
+    worker = PreviewWorker(
+        render, lambda generation, frame, image, draft: delivered.append((generation, frame))
+    )
     worker.request(1, HintSet.empty())
     assert started.wait(10)
     worker.request(2, HintSet.empty())
@@ -134,6 +136,23 @@ def test_the_preview_worker_shows_only_the_newest_request():
     assert worker.dropped == 1
 
 
+def test_an_edit_gets_a_draft_then_the_exact_frame():
+    delivered = []
+    worker = PreviewWorker(
+        lambda frame, hints, draft: np.zeros((1, 1, 3), np.uint8),
+        lambda generation, frame, image, draft: delivered.append((generation, draft)),
+    )
+    edit = worker.request(4, HintSet.empty(), draft_first=True)
+    deadline = time.monotonic() + 10
+    while len(delivered) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    scrub = worker.request(5, HintSet.empty())
+    while len(delivered) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    worker.stop()
+    assert delivered == [(edit, True), (edit, False), (scrub, False)]  # a new frame needs no draft
+
+
 def test_the_proxy_renderer_colours_a_frame_with_the_documents_hints(tmp_path, random_model):
     clip = write_sequence(tmp_path / "clip", moving_frames(6, 192, 128))
     renderer = ProxyRenderer(clip, model=str(random_model), short_side=64)
@@ -145,6 +164,8 @@ def test_the_proxy_renderer_colours_a_frame_with_the_documents_hints(tmp_path, r
         plain = renderer.colour(3, HintSet.empty())
         hinted = renderer.colour(3, doc.hint_set())
         assert plain.shape == gray.shape and not np.array_equal(plain, hinted)
+        draft = renderer.colour(3, doc.hint_set(), draft=True)  # frame 3 on its own
+        assert draft.shape == gray.shape and not np.array_equal(draft, hinted)
     finally:
         renderer.close()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -152,3 +153,30 @@ def test_a_missing_camera_is_a_message_not_a_crash(capsys):
 
     assert main(["live", "--camera", "97"]) == EXIT_INPUT
     assert "no camera 97" in capsys.readouterr().err
+
+
+def test_the_eyedropper_picks_from_a_shown_reference(qtbot, window, tmp_path):
+    import cv2
+
+    reference = tmp_path / "graded.png"
+    cv2.imwrite(str(reference), np.full((40, 60, 3), (200, 60, 20), np.uint8))  # BGR: a blue
+    window.document.path = tmp_path / "hints.json"
+    window._edit(window.document.set_reference, window.frame, str(reference))
+    window._add_hint(0.5, 0.5)
+    window.reference_action.setChecked(True)
+    window.toggle_reference()
+    assert window.view.colour is not None and window.view.colour.size() == window.view.gray.size()
+    window.toggle_eyedropper()
+    window.view.sampled.emit(0.3, 0.3)
+    assert window.document.data["hints"][0]["color"] == "#143cc8"
+
+
+def test_full_resolution_preview_on_demand(qtbot, window):
+    small = (window.view.gray.width(), window.view.gray.height())
+    window.full_action.setChecked(True)
+    window.toggle_full_resolution()
+    assert (window.view.gray.width(), window.view.gray.height()) == (192, 128)  # the clip's own size
+    qtbot.waitUntil(
+        lambda: window.view.colour is not None and window.view.colour.width() == 192, timeout=20000
+    )
+    assert small == (96, 64)

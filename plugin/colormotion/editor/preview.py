@@ -5,7 +5,9 @@
 `PreviewWorker` runs it on a thread for a window: the latest request wins. A request that
 arrives while a frame renders replaces any waiting one, and the frame in progress is dropped
 when it finishes (the engine cannot stop mid-step), so the window only ever shows the newest
-edit.
+edit. An edit first gets a draft (the frame colorized on its own, without the temporal chain
+its hints change, which takes a few model steps) and then the exact frame, unless a newer
+request came meanwhile.
 """
 
 from __future__ import annotations
@@ -72,16 +74,26 @@ class ProxyRenderer:
 
         self._source = open_source(str(clip), cache_frames=20)
         self.proxy = _ProxySource(self._source, short_side)
+        self.proxy_short_side = short_side
+        self.full_short_side = min(self._source.info.height, self._source.info.width)
         self.first_frame, self.last_frame = self.proxy.first_frame, self.proxy.last_frame
         self._model = model
-        self._params = StaticParams({"working_resolution": min(working_resolution, _floor32(short_side))})
+        working = min(working_resolution, _floor32(short_side))
+        self._params = StaticParams({"working_resolution": working})
+        self._draft_params = StaticParams({"working_resolution": working, "stateless": True})
+
+    def set_full_resolution(self, full: bool) -> None:
+        """Preview at the clip's own size (slower: on demand) or at the proxy size. The model's
+        working resolution stays: only the colour detail transfer sees more pixels."""
+        self.proxy = _ProxySource(self._source, self.full_short_side if full else self.proxy_short_side)
 
     def gray(self, t: int) -> np.ndarray:
         return to_display(self.proxy.frame(t))
 
-    def colour(self, t: int, hints: HintSet) -> np.ndarray:
+    def colour(self, t: int, hints: HintSet, draft: bool = False) -> np.ndarray:
+        """Frame t as a render gives it, or (draft) colorized on its own: no temporal chain."""
         node = ColorizeNode(model_path=self._model, hints=hints)
-        return to_display(node.render(t, self.proxy, self._params))
+        return to_display(node.render(t, self.proxy, self._draft_params if draft else self._params))
 
     def close(self) -> None:
         self._source.close()
@@ -96,17 +108,18 @@ class Request:
     generation: int
     frame: int
     hints: HintSet
+    draft_first: bool = False
 
 
 class PreviewWorker:
-    """Renders requests on one thread, newest first; `deliver(generation, frame, image)` is
-    called (on the worker thread) only for a request that is still the newest when it finishes,
-    `failed(generation, message)` for one that raised."""
+    """Renders requests on one thread, newest first; `deliver(generation, frame, image, draft)`
+    is called (on the worker thread) only for a request that is still the newest when it
+    finishes, `failed(generation, message)` for one that raised. `render(frame, hints, draft)`."""
 
     def __init__(
         self,
-        render: Callable[[int, HintSet], np.ndarray],
-        deliver: Callable[[int, int, np.ndarray], None],
+        render: Callable[..., np.ndarray],
+        deliver: Callable[[int, int, np.ndarray, bool], None],
         failed: Callable[[int, str], None] = lambda generation, message: None,
     ) -> None:
         self._render, self._deliver, self._failed = render, deliver, failed
@@ -118,10 +131,10 @@ class PreviewWorker:
         self._thread = threading.Thread(target=self._run, name="colormotion-preview", daemon=True)
         self._thread.start()
 
-    def request(self, frame: int, hints: HintSet) -> int:
+    def request(self, frame: int, hints: HintSet, draft_first: bool = False) -> int:
         with self._lock:
             self._newest += 1
-            self._waiting = Request(self._newest, frame, hints)
+            self._waiting = Request(self._newest, frame, hints, draft_first)
             self._lock.notify()
             return self._newest
 
@@ -139,14 +152,16 @@ class PreviewWorker:
                 if self._stopped:
                     return
                 request, self._waiting = self._waiting, None
-            try:
-                image = self._render(request.frame, request.hints)
-            except Exception as error:  # shown in the window; the editor keeps working
-                self._failed(request.generation, f"{type(error).__name__}: {error}")
-                continue
-            with self._lock:
-                current = request.generation == self._newest
+            for draft in (True, False) if request.draft_first else (False,):
+                try:
+                    image = self._render(request.frame, request.hints, draft)
+                except Exception as error:  # shown in the window; the editor keeps working
+                    self._failed(request.generation, f"{type(error).__name__}: {error}")
+                    break
+                with self._lock:
+                    current = request.generation == self._newest
+                    if not current:
+                        self.dropped += 1
                 if not current:
-                    self.dropped += 1
-            if current:
-                self._deliver(request.generation, request.frame, image)
+                    break
+                self._deliver(request.generation, request.frame, image, draft)

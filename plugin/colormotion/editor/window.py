@@ -209,7 +209,7 @@ class Timeline(QtWidgets.QWidget):
 
 
 class EditorWindow(QtWidgets.QMainWindow):
-    preview_ready = QtCore.Signal(int, int, object)  # generation, frame, image (from the worker thread)
+    preview_ready = QtCore.Signal(int, int, object, bool)  # generation, frame, image, draft (worker thread)
     preview_failed = QtCore.Signal(int, str)
     saved = QtCore.Signal(str)  # the hints JSON just saved (the Nuke panel writes it into the node)
 
@@ -218,7 +218,8 @@ class EditorWindow(QtWidgets.QMainWindow):
         self.renderer, self.document, self.clip, self.model = renderer, document, clip, model
         self.frame = renderer.first_frame
         self._requested_at: dict[int, float] = {}
-        self.last_preview_ms: float | None = None
+        self.last_preview_ms: float | None = None  # request -> exact frame shown
+        self.last_draft_ms: float | None = None  # edit -> draft shown
         self.setWindowTitle(self._title())
         self.view = FrameView()
         self.timeline = Timeline(renderer.first_frame, renderer.last_frame)
@@ -241,9 +242,10 @@ class EditorWindow(QtWidgets.QMainWindow):
         )
         self.worker = PreviewWorker(
             renderer.colour,
-            lambda generation, frame, image: self.preview_ready.emit(generation, frame, image),
+            lambda generation, frame, image, draft: self.preview_ready.emit(generation, frame, image, draft),
             lambda generation, message: self.preview_failed.emit(generation, message),
         )
+        self.preview_image: QtGui.QImage | None = None
         self.player = QtCore.QTimer(self)
         self.player.timeout.connect(self._play_step)
         self.selected: str | None = None
@@ -313,6 +315,10 @@ class EditorWindow(QtWidgets.QMainWindow):
         action(view_menu, "Next frame", lambda: self.set_frame(self.frame + 1), "Right")
         action(view_menu, "Previous frame", lambda: self.set_frame(self.frame - 1), "Left")
         action(view_menu, "&Side by side", self.toggle_side_by_side, "S")
+        self.full_action = action(view_menu, "&Full resolution preview", self.toggle_full_resolution, "F")
+        self.full_action.setCheckable(True)
+        self.reference_action = action(view_menu, "Show this frame's &reference", self.toggle_reference, "R")
+        self.reference_action.setCheckable(True)
 
     # -- state to screen ----------------------------------------------------------------------
 
@@ -320,8 +326,9 @@ class EditorWindow(QtWidgets.QMainWindow):
         name = self.document.path.name if self.document.path else "untitled hints"
         return f"ColorMotion — {name}{' •' if self.document.modified else ''} — {Path(self.clip).name}"
 
-    def refresh(self, render: bool = True) -> None:
-        """Show the document at the current frame and ask for a new preview."""
+    def refresh(self, render: bool = True, edited: bool = False) -> None:
+        """Show the document at the current frame and ask for a new preview (after an edit, a
+        draft first: the exact frame re-runs the temporal chain its hints change)."""
         data = self.document.data
         colours = {hint["id"]: _shown_colour(hint, self.frame) for hint in data["hints"]}
         self.view.hints = {
@@ -346,27 +353,33 @@ class EditorWindow(QtWidgets.QMainWindow):
         self.view.update()
         self.timeline.update()
         if render:
-            self.request_preview()
+            self.request_preview(draft_first=edited)
 
-    def request_preview(self) -> int:
+    def request_preview(self, draft_first: bool = False) -> int:
         try:
             hints = self.document.hint_set()
         except HintError as error:  # e.g. a reference image that went missing
             self.statusBar().showMessage(f"hints: {error}")
             return -1
-        generation = self.worker.request(self.frame, hints)
+        generation = self.worker.request(self.frame, hints, draft_first)
         self._requested_at[generation] = time.perf_counter()
         return generation
 
-    def _show_preview(self, generation: int, frame: int, image) -> None:
-        began = self._requested_at.pop(generation, None)
+    def _show_preview(self, generation: int, frame: int, image, draft: bool = False) -> None:
+        began = self._requested_at.get(generation) if draft else self._requested_at.pop(generation, None)
         if frame != self.frame:
             return
-        self.view.colour = qimage(image)
+        self.preview_image = qimage(image)
+        self.view.colour = self._reference_image() or self.preview_image
         self.view.update()
         if began is not None:
-            self.last_preview_ms = 1000 * (time.perf_counter() - began)
-            self.statusBar().showMessage(f"frame {frame}: preview in {self.last_preview_ms:.0f} ms")
+            elapsed = 1000 * (time.perf_counter() - began)
+            if draft:
+                self.last_draft_ms = elapsed
+                self.statusBar().showMessage(f"frame {frame}: draft in {elapsed:.0f} ms, exact frame coming")
+            else:
+                self.last_preview_ms = elapsed
+                self.statusBar().showMessage(f"frame {frame}: preview in {elapsed:.0f} ms")
 
     # -- edits ----------------------------------------------------------------------------------
 
@@ -376,7 +389,7 @@ class EditorWindow(QtWidgets.QMainWindow):
         except (HintError, KeyError, ValueError) as error:
             self.statusBar().showMessage(str(error))
             return None
-        self.refresh()
+        self.refresh(edited=True)
         return result
 
     def _add_hint(self, x: float, y: float) -> None:
@@ -494,7 +507,7 @@ class EditorWindow(QtWidgets.QMainWindow):
         self.timeline.slider.setValue(frame)
         self.timeline.label.setText(f"frame {frame}")
         self.timeline.slider.blockSignals(False)
-        self.view.colour = None
+        self.view.colour = self.preview_image = None
         self.refresh()
 
     def toggle_play(self) -> None:
@@ -508,6 +521,30 @@ class EditorWindow(QtWidgets.QMainWindow):
             self.player.stop()
             return
         self.set_frame(self.frame + 1)
+
+    def toggle_full_resolution(self) -> None:
+        self.renderer.set_full_resolution(self.full_action.isChecked())
+        self.view.gray = None
+        self.refresh()
+
+    def toggle_reference(self) -> None:
+        """Show the current frame's reference image in place of the preview (the eyedropper then
+        picks its colours)."""
+        self.view.colour = self._reference_image() or self.preview_image
+        self.view.update()
+
+    def _reference_image(self) -> QtGui.QImage | None:
+        if not self.reference_action.isChecked():
+            return None
+        for spec in self.document.hint_set().references:
+            if spec.frame == self.frame:
+                image = QtGui.QImage(str(spec.image))
+                if image.isNull():
+                    self.statusBar().showMessage(f"cannot read reference {spec.image}")
+                    return None
+                size = self.view.gray.size() if self.view.gray is not None else image.size()
+                return image.convertToFormat(QtGui.QImage.Format.Format_RGB888).scaled(size)
+        return None
 
     def toggle_side_by_side(self) -> None:
         self.view.side_by_side = not self.view.side_by_side
