@@ -43,6 +43,7 @@ class Source:
     folder: str  # folder of the repository whose photos are taken
     licence: str
     content: str
+    every: int = 1  # keep every n-th photo of the sorted list (so one source does not dominate)
 
 
 SOURCES = (
@@ -53,6 +54,16 @@ SOURCES = (
         folder="images",
         licence="CC0-1.0 (repository LICENSE; README: 'can be freely used for any purpose')",
         content="photos of clothes worn or laid out, taken by contributors (20 classes)",
+    ),
+    Source(
+        name="pets",
+        repo="karemsaeed21/cat_vs_dog_classification_CNN",
+        commit="16df905b3e0272c188c89dd050bf9b5d04314720",
+        folder="PetImages/cleaned",
+        licence="no licence file; the images of Microsoft's Kaggle Cats and Dogs Dataset (Asirra, "
+        "photos from Petfinder.com), terms of that dataset",
+        content="cats and dogs at home and outdoors, resized to 180x180 by the repository",
+        every=3,
     ),
 )
 
@@ -82,9 +93,11 @@ def prepare_source(source: Source, gitdir: Path, out_root: Path) -> dict:
     target = out_root / source.name
     kept, skipped, unreadable = [], [], []
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        for member in sorted(tar.getmembers(), key=lambda m: m.name):
-            if not member.isfile() or not member.name.lower().endswith(PHOTO_SUFFIXES):
-                continue
+        members = sorted(
+            (m for m in tar.getmembers() if m.isfile() and m.name.lower().endswith(PHOTO_SUFFIXES)),
+            key=lambda m: m.name,
+        )
+        for member in members[:: source.every]:
             data = tar.extractfile(member).read()
             bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
             relative = member.name[len(source.folder) + 1 :]
@@ -108,16 +121,28 @@ def prepare_source(source: Source, gitdir: Path, out_root: Path) -> dict:
     }
 
 
-def prepare(mirrors: Path, out_root: Path) -> list[dict]:
+def prepare(mirrors: Path, out_root: Path, only: set[str] | None = None) -> list[dict]:
+    """Extract the sources (or those named in `only`, keeping the manifest's other entries)."""
+    previous = {entry["name"]: entry for entry in load_manifest()}
     entries = []
     for source in SOURCES:
-        gitdir = mirrors / source.repo.replace("/", "+") / "repo"
+        if only and source.name not in only:
+            if source.name in previous:
+                entries.append(previous[source.name])
+            continue
+        gitdir = _snapshot(mirrors, source.repo)
         if not gitdir.is_dir():
             raise FileNotFoundError(f"no snapshot of {source.repo} at {gitdir} (fetch github:{source.repo})")
         entry = prepare_source(source, gitdir, out_root)
         print(f"{source.repo}: {entry['count']} photos, {len(entry['skipped_greyscale'])} greyscale skipped")
         entries.append(entry)
     return entries
+
+
+def _snapshot(mirrors: Path, repo: str) -> Path:
+    """The bare git directory of a fetched snapshot (`repo`, or `repo/.git` for some)."""
+    folder = mirrors / repo.replace("/", "+") / "repo"
+    return folder / ".git" if (folder / ".git").is_dir() else folder
 
 
 def load_manifest() -> list[dict]:
@@ -159,8 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("prepare", help="extract every source and write the manifest")
     run.add_argument("--mirrors", type=Path, default=Path("/work/.mirror"))
     run.add_argument("--out", type=Path, default=FETCHED_ROOT)
+    run.add_argument("--only", nargs="+", metavar="NAME", help="prepare these sources only")
     args = parser.parse_args(argv)
-    entries = prepare(args.mirrors, args.out)
+    entries = prepare(args.mirrors, args.out, set(args.only) if args.only else None)
     manifest = {
         "description": "Photos fetched from public GitHub repositories for training; kept outside the "
         "repository under ../colormotion-data/<name>/ (python -m training.data.fetched prepare).",
