@@ -170,3 +170,21 @@ def test_missing_onnxruntime_names_the_extra_to_install(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", refuse_onnxruntime)
     with pytest.raises(model.ModelError, match=r"colormotion\[cpu\]"):
         model.available_providers()
+
+
+def test_an_installed_contract_2_folder_is_the_default_and_is_verified(
+    shipped_layout, random_graph_model, monkeypatch
+):
+    from colormotion.graph_model import GraphModel
+
+    monkeypatch.setenv("COLORMOTION_MODEL_DIR", str(shipped_layout))
+    folder = shipped_layout / "colormotion2"
+    shutil.copytree(random_graph_model, folder)
+    graphs = sorted(folder.glob("*.onnx"))
+    (folder / "SHA256SUMS").write_text("".join(f"{_sha256(g)}  {g.name}\n" for g in graphs))
+    assert default_model_path() == folder
+    model = load_model()
+    assert isinstance(model, GraphModel) and model.path == folder
+    graphs[0].write_bytes(graphs[0].read_bytes() + b"\0")  # damaged after install
+    with pytest.raises(ModelError):
+        GraphModel(folder, explicit=False)

@@ -20,7 +20,8 @@ from . import contract
 
 log = logging.getLogger("colormotion")
 
-MODEL_FILENAME = "colormotion.onnx"
+MODEL_FILENAME = "colormotion.onnx"  # a contract-1 step model
+MODEL_FOLDERNAME = "colormotion2"  # a contract-2 model folder: preferred when it is installed
 CHECKSUM_FILENAME = "SHA256SUMS"
 PROVIDERS = ("auto", "cpu", "cuda", "tensorrt")
 _ORT_PROVIDER = {
@@ -60,18 +61,22 @@ def _prefix_models_dir() -> Path:
 
 
 def default_model_path() -> Path:
-    """The model to use when none is given: env COLORMOTION_MODEL (a file), env COLORMOTION_MODEL_DIR,
-    the repository's models/, then sys.prefix/share/colormotion/models."""
+    """The model to use when none is given: env COLORMOTION_MODEL (a file or model folder), env
+    COLORMOTION_MODEL_DIR, the repository's models/, then sys.prefix/share/colormotion/models. In
+    each models folder a contract-2 model folder (colormotion2/) wins over the step file."""
     explicit = os.environ.get("COLORMOTION_MODEL", "").strip()
     if explicit:
         return Path(explicit).expanduser()
     folder = os.environ.get("COLORMOTION_MODEL_DIR", "").strip()
-    if folder:
-        return Path(folder).expanduser() / MODEL_FILENAME
-    candidates = [_repo_models_dir() / MODEL_FILENAME, _prefix_models_dir() / MODEL_FILENAME]
+    folders = [Path(folder).expanduser()] if folder else [_repo_models_dir(), _prefix_models_dir()]
+    candidates = [f / name for f in folders for name in (MODEL_FOLDERNAME, MODEL_FILENAME)]
     for candidate in candidates:
-        if candidate.is_file():
+        if candidate.is_file() or (
+            candidate.name == MODEL_FOLDERNAME and (candidate / "encode.onnx").is_file()
+        ):
             return candidate
+    if folder:
+        return candidates[-1]  # the error names the step file the variable points at
     searched = ", ".join(str(c) for c in candidates)
     raise ModelError(f"no ColorMotion model found (looked for {searched}); {_RESTORE_HINT}")
 
