@@ -180,3 +180,14 @@ def test_full_resolution_preview_on_demand(qtbot, window):
         lambda: window.view.colour is not None and window.view.colour.width() == 192, timeout=20000
     )
     assert small == (96, 64)
+
+
+def test_the_corrected_frame_becomes_a_full_size_reference(qtbot, window):
+    window._add_hint(0.5, 0.5)
+    window.preview_as_reference()
+    (reference,) = window.document.references()
+    assert reference["frame"] == window.frame
+    path = window.document.path.parent / reference["image"]
+    import cv2
+
+    assert cv2.imread(str(path)).shape == (128, 192, 3)  # the clip's own size, not the proxy's

@@ -87,6 +87,11 @@ class ProxyRenderer:
         working resolution stays: only the colour detail transfer sees more pixels."""
         self.proxy = _ProxySource(self._source, self.full_short_side if full else self.proxy_short_side)
 
+    def full_frame(self, t: int, hints: HintSet) -> np.ndarray:
+        """Frame t at the clip's own size, as a render gives it (for a reference made from it)."""
+        node = ColorizeNode(model_path=self._model, hints=hints)
+        return to_display(node.render(t, _ProxySource(self._source, self.full_short_side), self._params))
+
     def gray(self, t: int) -> np.ndarray:
         return to_display(self.proxy.frame(t))
 

@@ -479,16 +479,23 @@ class EditorWindow(QtWidgets.QMainWindow):
             self._edit(self.document.set_reference, self.frame, path)
 
     def preview_as_reference(self) -> None:
-        """The colorized frame as shown (hints included) saved beside the hints file as this
-        frame's reference: correct a frame with hints, then let it colour the shot."""
-        if self.view.colour is None:
-            return
+        """The colorized frame (hints included), rendered at the clip's own size and saved beside
+        the hints file as this frame's reference: correct a frame with hints, then let it colour
+        the shot."""
         if self.document.path is None and not self.save_as():
             return
         folder = self.document.path.parent / f"{self.document.path.stem}_references"
         folder.mkdir(exist_ok=True)
         target = folder / f"frame{self.frame}.png"
-        if not self.view.colour.save(str(target)):
+        QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.CursorShape.WaitCursor)
+        try:
+            image = qimage(self.renderer.full_frame(self.frame, self.document.hint_set()))
+        except Exception as error:  # shown, never a crash
+            self.statusBar().showMessage(f"cannot render frame {self.frame}: {error}")
+            return
+        finally:
+            QtWidgets.QApplication.restoreOverrideCursor()
+        if not image.save(str(target)):
             self.statusBar().showMessage(f"cannot write {target}")
             return
         self._edit(self.document.set_reference, self.frame, str(target))
