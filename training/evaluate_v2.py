@@ -2,6 +2,10 @@
 
     python -m training.evaluate_v2 --model models/colormotion2      # a model folder
     python -m training.evaluate_v2 --checkpoint RUN/last.pt          # exported to a temporary folder first
+    python -m training.evaluate_v2 --model models/colormotion.onnx  # round 1's step model, beside it
+
+A contract-1 step model (round 1) gets every figure but reference propagation, which it cannot
+do: the model card shows both models on the same split.
 
 Everything runs through `colormotion.temporal.engine.TemporalEngine`, as users get it (working
 short side 256; clips scored at short side 360, 60 frames; photos at 256x256). Figures:
@@ -31,6 +35,7 @@ import cv2
 import numpy as np
 from colormotion import colour, contract
 from colormotion.graph_model import GraphModel
+from colormotion.model import StepModel
 from colormotion.hints import ActiveHint
 from colormotion.references import ReferenceFrame
 from colormotion.temporal.cache import PROCESS_CACHE
@@ -76,8 +81,9 @@ def grid_hints(frame, cover: float) -> list[ActiveHint]:
 
 
 class Evaluator:
-    def __init__(self, model: GraphModel, settings: Settings):
+    def __init__(self, model: GraphModel | StepModel, settings: Settings):
         self.engine = TemporalEngine(model)
+        self.takes_references = isinstance(model, GraphModel)
         self.settings = settings
         self.engine_settings = EngineSettings(working_short_side=settings.work_short_side)
 
@@ -102,7 +108,11 @@ class Evaluator:
             for f in frames
         ]
         auto = self.render(rgb_frames)
-        reference = self.render(rgb_frames, references=[ReferenceFrame(0, rgb_frames[0], f"{name}:0")])
+        reference = (
+            self.render(rgb_frames, references=[ReferenceFrame(0, rgb_frames[0], f"{name}:0")])
+            if self.takes_references
+            else None
+        )
         baseline_ab = propagate_reference([f.gray for f in frames], frames[0].ab_true)
         baseline = [
             colour.recombine(
@@ -130,6 +140,7 @@ class Evaluator:
                 ("flow_baseline", baseline),
                 ("hints_on_frame_0", persisted),
             )
+            if outputs is not None
         }
         auto_scores = {
             "colourfulness": float(np.mean([metrics.colourfulness(o) for o in auto])),
@@ -217,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--model", type=Path, help="a contract-2 model folder")
+    source.add_argument("--model", type=Path, help="a contract-2 model folder, or a contract-1 .onnx file")
     source.add_argument("--checkpoint", type=Path, help="a training checkpoint (exported first)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT.parent / "colormotion-runs" / "eval")
     parser.add_argument("--max-photos", type=int, default=None)
@@ -233,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
             folder = export_graphs(
                 load_checkpoint_model(args.checkpoint), Path(scratch) / "model", args.checkpoint.name
             )
-        evaluator = Evaluator(GraphModel(folder), settings)
+        model = GraphModel(folder) if folder.is_dir() else StepModel(folder)
+        evaluator = Evaluator(model, settings)
         clips = []
         for clip in split.VAL_CLIPS:
             clips.append(evaluator.clip(clip, load_clip_frames(DATA_ROOT / clip, settings)))

@@ -1,0 +1,24 @@
+"""training/evaluate_v2.py runs both contracts on the held-out split (short: 4 frames, 2 photos)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from training.data import DATA_ROOT
+from training.evaluate_v2 import main
+
+pytestmark = pytest.mark.skipif(not (DATA_ROOT / "videos").is_dir(), reason="../shared/data is absent")
+
+
+@pytest.mark.parametrize("which", ["random_graph_model", "random_model"])
+def test_the_evaluation_reports_every_figure_its_model_can_give(which, request, tmp_path):
+    model = request.getfixturevalue(which)
+    assert main(["--model", str(model), "--out", str(tmp_path), "--max-photos", "2", "--max-frames", "4"]) == 0
+    summary = json.loads((tmp_path / "report.json").read_text())["summary"]
+    clips = summary["clips"]
+    assert {"gray", "auto", "flow_baseline", "hints_on_frame_0"} <= set(clips)
+    assert ("reference" in clips) == (which == "random_graph_model")  # a step model takes no reference
+    assert set(summary["hint_sweep"]) >= {"0", "10", "100"} and summary["hint_fidelity_ab"] >= 0
+    assert "auto_over_gray" in summary and "colourfulness_ratio" in summary["auto"]
