@@ -15,7 +15,9 @@ pytestmark = pytest.mark.skipif(not (DATA_ROOT / "videos").is_dir(), reason="../
 @pytest.mark.parametrize("which", ["random_graph_model", "random_model"])
 def test_the_evaluation_reports_every_figure_its_model_can_give(which, request, tmp_path):
     model = request.getfixturevalue(which)
-    assert main(["--model", str(model), "--out", str(tmp_path), "--max-photos", "2", "--max-frames", "4"]) == 0
+    assert (
+        main(["--model", str(model), "--out", str(tmp_path), "--max-photos", "2", "--max-frames", "4"]) == 0
+    )
     summary = json.loads((tmp_path / "report.json").read_text())["summary"]
     clips = summary["clips"]
     assert {"gray", "auto", "flow_baseline", "hints_on_frame_0"} <= set(clips)

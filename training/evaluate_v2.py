@@ -35,8 +35,8 @@ import cv2
 import numpy as np
 from colormotion import colour, contract
 from colormotion.graph_model import GraphModel
-from colormotion.model import StepModel
 from colormotion.hints import ActiveHint
+from colormotion.model import StepModel
 from colormotion.references import ReferenceFrame
 from colormotion.temporal.cache import PROCESS_CACHE
 from colormotion.temporal.engine import EngineSettings, TemporalEngine
