@@ -110,7 +110,7 @@ def run_scenario(scenario: Scenario, frame_count: int, model: str | None, provid
     from .. import profiling
     from ..io.sink import BackgroundSink, open_sink
     from ..io.source import open_source
-    from .colorize import TimedSource, restore_alpha
+    from .colorize import RENDER_THREADS, TimedSource, render_in_order
     from .sample import write_sample_clip
 
     work = Path(folder)
@@ -146,11 +146,13 @@ def run_scenario(scenario: Scenario, frame_count: int, model: str | None, provid
     _clear_engine_cache()
     profiling.reset()
     begin = time.perf_counter()
-    for t in frames:
-        if scenario.order == "random":
+    if scenario.order == "random":
+        for t in frames:
             _clear_engine_cache()  # cold: as a farm task or a host jumping to a frame finds it
-        rendered = restore_alpha(node.render(t, timed, params), source.frame(t))
-        sink.write(t, rendered)
+            sink.write(t, next(render_in_order(node, params, timed, [t]))[1])
+    else:  # as colormotion colorize renders: its default render threads
+        for t, rendered in render_in_order(node, params, timed, frames, RENDER_THREADS):
+            sink.write(t, rendered)
     with profiling.stage("encode"):
         sink.commit()  # waits for the writer and flushes the encoder's delayed frames
     seconds = time.perf_counter() - begin
@@ -206,10 +208,11 @@ def _clear_engine_cache() -> None:
 
 
 def format_shares(rows: list[dict]) -> str:
-    """Each stage's share of the wall time per frame. The stages before "encode" run one after the
-    other on the render thread (the critical path); encoding overlaps them on its writer thread."""
+    """Each stage's share of the wall time per frame. Stage times add up over the render threads
+    (in order, `colormotion colorize --render-threads` frames at once) and encoding runs on its
+    writer thread, so shares can add up past 100 %: what is left is the busiest resource."""
     stages = [name for name in STAGES if any(name in row["ms"] for row in rows)]
-    lines = ["share of wall time per frame (encode: writer thread, overlapping the rest)"]
+    lines = ["share of wall time per frame (times summed over render threads; encode on its writer thread)"]
     for row in rows:
         wall_ms = 1000.0 * row["seconds"] / row["frames"]
         shares = [f"{name} {100 * row['ms'][name] / wall_ms:.0f}%" for name in stages if name in row["ms"]]

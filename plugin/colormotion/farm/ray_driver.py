@@ -68,6 +68,7 @@ def render_chunk(arguments: list[str], threads: int) -> int:
     from ..cli.main import build_parser
 
     parsed = build_parser().parse_args(arguments)
+    parsed.render_threads = threads  # the CPUs Ray gave this task, no more
     return parsed.run(parsed)
 
 
