@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from colormotion.cli.main import EXIT_MODEL, EXIT_OK, main
+from colormotion.cli.main import EXIT_INPUT, EXIT_MODEL, EXIT_OK, main
 
 from tests._media import moving_frames, write_sequence
 
@@ -95,14 +95,25 @@ def test_a_worker_killed_mid_chunk_is_retried_and_no_frame_is_lost(cluster, clip
     assert [p.read_bytes() for p in sorted((tmp_path / "ray").iterdir())] == expected
 
 
-def test_a_chunk_that_keeps_failing_stops_the_job_naming_it(cluster, clip, tmp_path):
+def test_a_chunk_that_keeps_failing_stops_the_job_naming_it(cluster, tmp_path, random_model):
+    pattern = write_sequence(tmp_path / "in", moving_frames(24, 160, 128))
+    damaged = sorted((tmp_path / "in").iterdir())[17]  # frame 18: only the chunk of 17-24 reads it
+    damaged.write_bytes(damaged.read_bytes()[: damaged.stat().st_size // 2])
+    options = ["--model", str(random_model), "--chunk", "8"]
+    driver = colorize_on(cluster, pattern, str(tmp_path / "out" / "f.####.png"), *options)
+    _, err = driver.communicate(timeout=TIMEOUT)
+    assert driver.returncode == EXIT_INPUT, err
+    assert re.search(r"frames 17-24 failed on every attempt: .*18", err), err
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_what_every_chunk_would_refuse_is_refused_before_a_cluster_starts(cluster, clip, tmp_path):
     driver = colorize_on(
         cluster, clip, str(tmp_path / "out" / "f.####.png"), "--model", str(tmp_path / "none.onnx")
     )
     _, err = driver.communicate(timeout=TIMEOUT)
     assert driver.returncode == EXIT_MODEL, err
-    assert re.search(r"frames \d+-\d+ failed on every attempt: model file .*none\.onnx", err), err
-    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+    assert "none.onnx" in err and "failed on every attempt" not in err
 
 
 def test_ctrl_c_on_the_driver_cancels_and_leaves_no_output(cluster, clip, tmp_path, random_model):

@@ -88,6 +88,7 @@ def run(args, options: list[str]) -> int:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
     if args.ray_workers is not None and not started_here:
         raise UsageError("--ray-workers sizes a local Ray cluster; a cluster at an address has its own")
+    _check_render(args)
     try:
         ray.init(
             address=None if started_here else args.ray,
@@ -116,6 +117,21 @@ def run(args, options: list[str]) -> int:
         return _drive(ray, job, quiet=args.quiet, threads=args.ray_threads)
     finally:
         ray.shutdown()
+
+
+def _check_render(args) -> None:
+    """What every chunk would refuse, refused once here before a cluster starts: a model that is
+    missing or broken, a bad hints file, a reference outside the clip (the chunks load them again)."""
+    from ..cli import engine
+    from ..io.source import open_source
+
+    source = open_source(args.input, cache_frames=1)
+    try:
+        hints = engine.load_hints(args.hints)
+        references = engine.load_references(args.reference, hints, source.first_frame, source.last_frame)
+    finally:
+        source.close()
+    engine.build_node(args, hints, references)
 
 
 def _staging(job: FarmPlan) -> Path:
