@@ -174,7 +174,9 @@ def _drive(ray, job: FarmPlan, quiet: bool, threads: int) -> int:
             join(job, parts=[Path(task_job.chunk_output(chunk)) for chunk in job.chunks])
     except BaseException:
         for ref in pending:
-            ray.cancel(ref, force=True)
+            # an interrupt, not a kill: the chunk's own clean-up runs (its render discards what it
+            # wrote); force=True also races Ray's bookkeeping of tasks that are just finishing
+            ray.cancel(ref, force=False)
         # cancelled workers stop asynchronously: let them go before their staging folder does
         if pending:
             ray.wait(list(pending), num_returns=len(pending), timeout=CANCEL_WAIT_S)
