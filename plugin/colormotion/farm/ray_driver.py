@@ -9,8 +9,8 @@ folder beside the output (``.<output name>.ray-<id>/``). Ray re-runs the task of
 dies; a chunk whose task keeps failing stops the job, naming the chunk and its error. Only the
 driver writes at the final path: an image sequence frame by frame as chunks finish (each frame
 renamed into place once, never replacing), a video by joining the chunk videos at the end
-without re-encoding. On Ctrl-C or a failure the driver cancels the tasks and removes every file
-it placed and the staging folder.
+without re-encoding. On Ctrl-C or a failure the driver leaves the job, which stops its tasks,
+and removes every file it placed and the staging folder.
 """
 
 from __future__ import annotations
@@ -32,8 +32,7 @@ from .plan import Chunk, FarmPlan, join, make_plan, split_frames
 log = logging.getLogger("colormotion")
 
 TASK_RETRIES = 2  # a chunk runs at most 1 + TASK_RETRIES times
-MIN_CHUNK = 16
-CANCEL_WAIT_S = 30.0  # shorter chunks spend more on start-up and warm-up than on frames
+MIN_CHUNK = 16  # shorter chunks spend more on start-up and warm-up than on frames
 
 
 class ChunkFailed(RuntimeError):
@@ -173,18 +172,15 @@ def _drive(ray, job: FarmPlan, quiet: bool, threads: int) -> int:
         if job.needs_join:
             join(job, parts=[Path(task_job.chunk_output(chunk)) for chunk in job.chunks])
     except BaseException:
-        for ref in pending:
-            # an interrupt, not a kill: the chunk's own clean-up runs (its render discards what it
-            # wrote); force=True also races Ray's bookkeeping of tasks that are just finishing
-            ray.cancel(ref, force=False)
-        # cancelled workers stop asynchronously: let them go before their staging folder does
-        if pending:
-            ray.wait(list(pending), num_returns=len(pending), timeout=CANCEL_WAIT_S)
+        # Leaving the job stops its tasks: Ray ends the tasks a driver submitted when the driver
+        # disconnects (and a local cluster goes with it). ray.cancel is not used: cancelling tasks
+        # that are just finishing trips a check in Ray 2.60's task manager and aborts the driver.
+        ray.shutdown()
         for path in placed:
             path.unlink(missing_ok=True)
         raise
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        _remove(staging)
     if not quiet:
         seconds = time.perf_counter() - begin
         print(
@@ -192,6 +188,15 @@ def _drive(ray, job: FarmPlan, quiet: bool, threads: int) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _remove(folder: Path, attempts: int = 20) -> None:
+    """Remove a staging folder, again while a stopping worker may still be writing into it."""
+    for _ in range(attempts):
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            return
+        time.sleep(0.1)
 
 
 def _place_frames(task_job: FarmPlan, job: FarmPlan, chunk: Chunk) -> list[Path]:
