@@ -191,3 +191,10 @@ def test_the_corrected_frame_becomes_a_full_size_reference(qtbot, window):
     import cv2
 
     assert cv2.imread(str(path)).shape == (128, 192, 3)  # the clip's own size, not the proxy's
+
+
+def test_the_live_views_working_resolution_is_checked_as_the_engines(capsys):
+    from colormotion.cli.main import EXIT_USAGE, main
+
+    assert main(["live", "--video", "x.mp4", "--working-resolution", "100"]) == EXIT_USAGE
+    assert "multiple of 32" in capsys.readouterr().err

@@ -27,43 +27,7 @@ def add_parser(commands) -> argparse.ArgumentParser:
     return parser
 
 
-def add_live_parser(commands) -> argparse.ArgumentParser:
-    parser = commands.add_parser(
-        "live",
-        help="a camera or a video and its colorization side by side, in real time (needs Qt)",
-        description="The real-time demo: original and colorized stream, a guidance control and the fps.",
-    )
-    feed = parser.add_mutually_exclusive_group()
-    feed.add_argument("--camera", type=int, metavar="N", help="camera number (default 0)")
-    feed.add_argument("--video", metavar="FILE", help="a video or image sequence, played in real time")
-    parser.add_argument("--model", metavar="PATH", help="model (default: the bundled one)")
-    parser.add_argument(
-        "--working-resolution",
-        type=int,
-        default=256,
-        metavar="N",
-        help="short side the model sees (default 256)",
-    )
-    parser.set_defaults(run=run_live)
-    return parser
-
-
-def run_live(args: argparse.Namespace) -> int:
-    from ..editor.live import CameraFeed, FileFeed
-
-    QtWidgets = _qt()  # noqa: N806 (a module)
-    # the feed opens first: a missing camera or file is a clear error, not an empty window
-    feed = FileFeed(args.video) if args.video else CameraFeed(args.camera or 0)
-    from ..editor.live import LiveWindow
-
-    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
-    window = LiveWindow(feed, model=args.model, working_resolution=args.working_resolution)
-    window.show()
-    app.exec()
-    return 0
-
-
-def _qt():
+def qt_widgets():
     try:
         from qtpy import QtWidgets
     except Exception as error:  # qtpy raises its own error when no binding is installed
@@ -77,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from ..editor.document import HintDocument
     from ..references import parse_reference_argument
 
-    QtWidgets = _qt()  # noqa: N806 (a module)
+    QtWidgets = qt_widgets()  # noqa: N806 (a module)
     hints_path = Path(args.hints) if args.hints else None
     document = (
         HintDocument.load(hints_path) if hints_path and hints_path.exists() else HintDocument(path=hints_path)

@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Sequence
 
 from .. import __version__
-from . import bench, colorize, edit, farm, info, ofx, sample
+from . import bench, colorize, edit, farm, info, live, ofx, sample
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -40,7 +40,7 @@ environment:
   COLORMOTION_DEBUG=1   show tracebacks
 """
 
-SUBCOMMANDS = (colorize, info, sample, bench, ofx, farm, edit)
+SUBCOMMANDS = (colorize, info, sample, bench, ofx, farm, edit, live)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,13 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in SUBCOMMANDS:
-        subs = [module.add_parser(commands)]
-        if module is edit:
-            subs.append(edit.add_live_parser(commands))
-        for sub in subs:
-            sub.epilog = EPILOG
-            sub.formatter_class = argparse.RawDescriptionHelpFormatter
-        subs[0].set_defaults(run=module.run)
+        sub = module.add_parser(commands)
+        sub.epilog = EPILOG
+        sub.formatter_class = argparse.RawDescriptionHelpFormatter
+        sub.set_defaults(run=module.run)
     return parser
 
 
