@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..io.atomic import AtomicFile, check_targets, prepare_folder
 from ..io.errors import InputError, OutputError, UsageError
-from ..io.sink import output_kind, output_targets
+from ..io.sink import audio_for, output_kind, output_targets
 
 PLAN_NAME = "plan.json"
 PLAN_VERSION = 1
@@ -297,9 +297,7 @@ def join(plan: FarmPlan, parts: list[Path] | None = None) -> int:
         info = source.info
     finally:
         source.close()
-    audio_source = info.files[0] if info.kind == "video" and info.audio_streams else None
-    start = info.start_seconds + (plan.first - info.first_frame) / info.fps
-    end = info.start_seconds + (plan.last + 1 - info.first_frame) / info.fps
+    audio_source, audio_range = audio_for(info, range(plan.first, plan.last + 1))
     target = AtomicFile(Path(plan.output), overwrite=plan.overwrite)
     try:
         count = join_videos(
@@ -307,7 +305,7 @@ def join(plan: FarmPlan, parts: list[Path] | None = None) -> int:
             target.temp,
             fps=info.fps,
             audio_source=audio_source,
-            audio_range=(float(start), float(end)),
+            audio_range=audio_range,
         )
         expected = plan.last - plan.first + 1
         if count != expected:

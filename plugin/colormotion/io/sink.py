@@ -100,9 +100,7 @@ class VideoSink:
         # every encoder option is checked before anything is written, against the user's path
         resolve_encoding(path, settings, bit_depth=16 if deep else 8, has_alpha=info.channels == 4)
         self._file = AtomicFile(path, overwrite=overwrite)
-        audio_source = info.files[0] if info.kind == "video" and info.audio_streams else None
-        start = info.start_seconds + (frames.start - info.first_frame) / info.fps
-        end = info.start_seconds + (frames.stop - info.first_frame) / info.fps
+        audio_source, audio_range = audio_for(info, frames)
         try:
             self._writer = VideoWriter(
                 self._file.temp,
@@ -113,7 +111,7 @@ class VideoSink:
                 bit_depth=16 if deep else 8,
                 has_alpha=info.channels == 4,
                 audio_source=audio_source,
-                audio_range=(float(start), float(end)),
+                audio_range=audio_range,
                 metadata=info.metadata,
                 timecode=_range_timecode(info, frames),
                 rotation=info.rotation,
@@ -142,6 +140,15 @@ class VideoSink:
     def discard(self) -> None:
         self._writer.abandon()
         self._file.discard()
+
+
+def audio_for(info: ClipInfo, frames: range) -> tuple[Path | None, tuple[float, float]]:
+    """The file whose audio a video of `frames` carries (a video input with audio, else None) and
+    the span of it in seconds, aligned to those frames."""
+    source = info.files[0] if info.kind == "video" and info.audio_streams else None
+    start = info.start_seconds + (frames.start - info.first_frame) / info.fps
+    end = info.start_seconds + (frames.stop - info.first_frame) / info.fps
+    return source, (float(start), float(end))
 
 
 def _at_final_path(error: MediaError, temp: Path, final: Path) -> MediaError:
