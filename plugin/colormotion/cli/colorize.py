@@ -115,20 +115,29 @@ def add_ray_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-# colorize options that describe one render, not how it is split (see shared_options)
-_SPLIT_OPTIONS = {
-    *("input", "output", "frames", "overwrite", "quiet", "help"),
-    *("ray", "chunk", "ray_threads", "ray_workers"),
-}
+# colorize options about how a render is split and written, not what it renders: a farm plan
+# sets them per chunk (see shared_options, farm.plan)
+SPLIT_OPTIONS = frozenset({"frames", "overwrite", "quiet", "ray", "chunk", "ray_threads", "ray_workers"})
+
+
+def standalone_parser() -> argparse.ArgumentParser:
+    """The colorize parser on its own (INPUT OUTPUT [options]), to check or rebuild options."""
+    return add_parser(argparse.ArgumentParser(add_help=False).add_subparsers())
+
+
+def split_flags() -> set[str]:
+    """The command-line spellings of SPLIT_OPTIONS (--frames, -q, --quiet ...)."""
+    return {
+        flag for a in standalone_parser()._actions if a.dest in SPLIT_OPTIONS for flag in a.option_strings
+    }
 
 
 def shared_options(args: argparse.Namespace) -> list[str]:
     """The colorize options of `args` as command-line words, for each chunk of a split render
     (every option that is not about the split itself, where it differs from its default)."""
-    colorize_parser = add_parser(argparse.ArgumentParser(add_help=False).add_subparsers())
     words: list[str] = []
-    for action in colorize_parser._actions:  # argparse keeps its options there
-        if action.dest in _SPLIT_OPTIONS or not action.option_strings:
+    for action in standalone_parser()._actions:  # argparse keeps its options there
+        if action.dest in SPLIT_OPTIONS or action.dest == "help" or not action.option_strings:
             continue
         value = getattr(args, action.dest, None)
         if value is None or value == action.default:

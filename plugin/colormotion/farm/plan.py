@@ -25,17 +25,6 @@ from ..io.sink import audio_for, output_kind, output_targets
 
 PLAN_NAME = "plan.json"
 PLAN_VERSION = 1
-# options that belong to the plan, not to the chunks' shared options
-_PLAN_OWNED = (
-    "--frames",
-    "--overwrite",
-    "-q",
-    "--quiet",
-    "--ray",
-    "--chunk",
-    "--ray-threads",
-    "--ray-workers",
-)
 
 
 @dataclass(frozen=True)
@@ -260,15 +249,13 @@ def _check_options(options: list[str]) -> None:
 
     from ..cli import colorize
 
+    owned = colorize.split_flags()
     for option in options:
         name = option.split("=", 1)[0]
-        if name in _PLAN_OWNED:
+        if name in owned:
             raise UsageError(f"{name} is set by the farm plan for each chunk; leave it out of the options")
-    parser = argparse.ArgumentParser(prog="colormotion colorize", add_help=False, exit_on_error=False)
-    commands = parser.add_subparsers()
-    colorize.add_parser(commands)
     try:
-        parsed, unknown = parser.parse_known_args(["colorize", "in", "out", *options])
+        _, unknown = colorize.standalone_parser().parse_known_args(["in", "out", *options])
     except (argparse.ArgumentError, SystemExit) as error:
         raise UsageError(f"invalid colorize options {' '.join(options)!r}: {error}") from None
     if unknown:
