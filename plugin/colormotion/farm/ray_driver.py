@@ -27,7 +27,7 @@ from pathlib import Path
 from ..io.atomic import place
 from ..io.errors import OutputError, UsageError
 from ..io.sequence import parse_pattern
-from .plan import Chunk, FarmPlan, join, make_plan, split_frames
+from .plan import Chunk, FarmPlan, join, make_plan
 
 log = logging.getLogger("colormotion")
 
@@ -41,13 +41,13 @@ class ChunkFailed(RuntimeError):
     def __init__(self, chunk: Chunk, error: BaseException) -> None:
         from ..cli.main import EXIT_INTERNAL, _message, exit_code_of
 
-        cause = getattr(error, "cause", None) or error  # Ray wraps what the task raised
-        if cause is error:  # the worker died: no exception of ours inside
+        cause = getattr(error, "cause", None)  # what the task raised, which Ray wraps
+        if cause is None:  # the worker died: no exception of ours inside
             text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            code = None
         else:
-            text = f"{_message(cause)}"
+            text, code = _message(cause), exit_code_of(cause)
         super().__init__(f"frames {chunk.label} failed on every attempt: {text}")
-        code = exit_code_of(cause) if cause is not error else None
         self.exit_code = code if code is not None else EXIT_INTERNAL
 
 
@@ -87,7 +87,7 @@ def run(args, options: list[str]) -> int:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
     if args.ray_workers is not None and not started_here:
         raise UsageError("--ray-workers sizes a local Ray cluster; a cluster at an address has its own")
-    _check_render(args)
+    frame_count = _check_render(args)
     try:
         ray.init(
             address=None if started_here else args.ray,
@@ -104,23 +104,20 @@ def run(args, options: list[str]) -> int:
         job = make_plan(
             args.input,
             args.output,
-            args.chunk or MIN_CHUNK,
+            args.chunk or default_chunk(frame_count, cpus),
             frames=args.frames,
             options=options,
             overwrite=args.overwrite,
         )
-        if args.chunk is None:
-            job = replace(
-                job, chunks=split_frames(job.first, job.last, default_chunk(job.last - job.first + 1, cpus))
-            )
         return _drive(ray, job, quiet=args.quiet, threads=args.ray_threads)
     finally:
         ray.shutdown()
 
 
-def _check_render(args) -> None:
+def _check_render(args) -> int:
     """What every chunk would refuse, refused once here before a cluster starts: a model that is
-    missing or broken, a bad hints file, a reference outside the clip (the chunks load them again)."""
+    missing or broken, a bad hints file, a reference outside the clip (the chunks load them again).
+    Returns the number of frames to render."""
     from ..cli import engine
     from ..io.source import open_source
 
@@ -128,9 +125,11 @@ def _check_render(args) -> None:
     try:
         hints = engine.load_hints(args.hints)
         references = engine.load_references(args.reference, hints, source.first_frame, source.last_frame)
+        first, last = args.frames or (source.first_frame, source.last_frame)
     finally:
         source.close()
     engine.build_node(args, hints, references)
+    return last - first + 1
 
 
 def _staging(job: FarmPlan) -> Path:
