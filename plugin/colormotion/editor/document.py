@@ -33,7 +33,7 @@ class HintDocument:
     def __init__(self, data: dict | None = None, path: Path | None = None) -> None:
         self.path = Path(path) if path is not None else None
         self._data = copy.deepcopy(data if data is not None else EMPTY)
-        self._check(self._data)
+        self._hints = self._checked(self._data)  # what the engine renders, parsed once per state
         self._undo: list[tuple[str, dict]] = []
         self._redo: list[tuple[str, dict]] = []
         self._saved = copy.deepcopy(self._data)
@@ -61,6 +61,7 @@ class HintDocument:
         file.temp.write_text(self.to_json(), encoding="utf-8")
         file.commit()
         self.path, self._saved = target, copy.deepcopy(self._data)
+        self._hints = self._checked(self._data)  # references resolve beside the new file
         return target
 
     @property
@@ -73,7 +74,7 @@ class HintDocument:
 
     def hint_set(self) -> HintSet:
         """What the engine renders (reference images resolved beside the file)."""
-        return HintSet.from_dict(self._data, base=self.path.parent if self.path else None)
+        return self._hints
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -123,7 +124,7 @@ class HintDocument:
             hint = _find(data, hint_id)
             key = _key_at(hint, frame)
             if key is None:
-                hint["keys"].append(_key(frame, x, y, colour=_colour_at(hint, frame)))
+                hint["keys"].append(_key(frame, x, y, colour=key_colour_at(hint, frame)))
                 hint["keys"].sort(key=lambda k: k["frame"])
             else:
                 key["x"], key["y"] = round(x, 4), round(y, 4)
@@ -194,7 +195,7 @@ class HintDocument:
             return None
         name, before = self._undo.pop()
         self._redo.append((name, self._data))
-        self._data = before
+        self._data, self._hints = before, self._checked(before)
         return name
 
     def redo(self) -> str | None:
@@ -202,7 +203,7 @@ class HintDocument:
             return None
         name, after = self._redo.pop()
         self._undo.append((name, self._data))
-        self._data = after
+        self._data, self._hints = after, self._checked(after)
         return name
 
     @property
@@ -218,13 +219,13 @@ class HintDocument:
     def _edit(self, name: str, change) -> None:
         edited = copy.deepcopy(self._data)
         change(edited)
-        self._check(edited)  # an edit that would make a file the engine refuses is not made
+        hints = self._checked(edited)  # an edit that would make a file the engine refuses is not made
         self._undo.append((name, self._data))
         self._redo.clear()
-        self._data = edited
+        self._data, self._hints = edited, hints
 
-    def _check(self, data: dict) -> None:
-        HintSet.from_dict(data, base=self.path.parent if getattr(self, "path", None) else None)
+    def _checked(self, data: dict) -> HintSet:
+        return HintSet.from_dict(data, base=self.path.parent if self.path else None)
 
     def _relative(self, image: str) -> str:
         path = Path(image).absolute()
@@ -254,8 +255,9 @@ def _key_at(hint: dict, frame: int) -> dict | None:
     return next((k for k in hint["keys"] if int(k["frame"]) == frame), None)
 
 
-def _colour_at(hint: dict, frame: int) -> Any:
-    """The colour a new key at `frame` keeps: the latest key colour before it, else None (the hint's)."""
+def key_colour_at(hint: dict, frame: int) -> Any:
+    """The colour the hint's keys set by `frame` (the latest key colour on or before it), else None:
+    the hint's own colour applies."""
     colour = None
     for key in sorted(hint["keys"], key=lambda k: k["frame"]):
         if int(key["frame"]) <= frame and "color" in key:

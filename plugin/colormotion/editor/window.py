@@ -15,7 +15,7 @@ import numpy as np
 from qtpy import QtCore, QtGui, QtWidgets
 
 from ..hints import HintError
-from .document import DEFAULT_RADIUS, HintDocument
+from .document import DEFAULT_RADIUS, HintDocument, key_colour_at
 from .preview import PreviewWorker, ProxyRenderer
 
 NEW_HINT_COLOUR = "#c04040"
@@ -626,11 +626,8 @@ class EditorWindow(QtWidgets.QMainWindow):
 
 
 def _shown_colour(hint: dict, frame: int) -> str:
-    """The hint's colour at `frame` as '#rrggbb' for drawing (the latest key colour, else its own)."""
-    colour = hint.get("color")
-    for key in sorted(hint["keys"], key=lambda k: k["frame"]):
-        if key["frame"] <= frame and "color" in key:
-            colour = key["color"]
+    """The hint's colour at `frame` as '#rrggbb' for drawing (its keys', else its own)."""
+    colour = key_colour_at(hint, frame) or hint.get("color")
     if isinstance(colour, list):
         return QtGui.QColor.fromRgbF(*(min(1.0, max(0.0, float(v))) for v in colour)).name()
     return colour or NEW_HINT_COLOUR
