@@ -1,20 +1,29 @@
-"""The README's picture is made by the shipped model (docs/images/make_before_after.py records it)."""
+"""The README's pictures are made by the shipped model (their scripts in docs/images record it)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_the_readme_picture_was_made_with_the_shipped_model():
-    record = json.loads((REPO / "docs" / "images" / "before_after.json").read_text())
+@pytest.mark.parametrize(
+    "picture, remake",
+    [
+        ("before_after", "python docs/images/make_before_after.py"),
+        ("editor", "xvfb-run -a python docs/images/make_editor_screenshot.py"),
+    ],
+)
+def test_the_readme_pictures_were_made_with_the_shipped_model(picture, remake):
+    record = json.loads((REPO / "docs" / "images" / f"{picture}.json").read_text())
     sums = dict(
         reversed(line.split(maxsplit=1))
         for line in (REPO / "models" / "SHA256SUMS").read_text().splitlines()
         if line
     )
     shipped = sums[record["model"]]
-    assert record["model_sha256"] == shipped, "run python docs/images/make_before_after.py"
-    assert "docs/images/before_after.png" in (REPO / "README.md").read_text()
+    assert record["model_sha256"] == shipped, f"run {remake}"
+    assert f"docs/images/{picture}.png" in (REPO / "README.md").read_text()

@@ -100,25 +100,29 @@ class GraphModel:
                 f"{got_in}, outputs {got_out}); export models with training/export_v2.py"
             )
 
-    def frame_gflops(self, height: int, width: int) -> float | None:
-        """GFLOPs of one output frame in order (encode, blend, decode) at a working size, when the
-        export recorded them."""
-        if not all(g in self._gflops_per_pixel for g in ("encode", "blend", "decode")):
-            return None
-        per_pixel = sum(self._gflops_per_pixel[g] for g in ("encode", "blend", "decode"))
-        positions = (height // self.key_stride) * (width // self.key_stride)
-        return per_pixel * height * width + 4 * positions * positions * self.key_channels / 1e9
-
-    def _count(self, graph: str, frames: int, height: int, width: int) -> None:
-        """Add the GFLOPs of one call to the `model_gflops` work counter (when the export recorded them)."""
+    def graph_gflops(self, graph: str, height: int, width: int) -> float | None:
+        """GFLOPs of one call of `graph` on a height x width frame (decode with its attention to
+        the reference), when the export recorded them."""
         per_pixel = self._gflops_per_pixel.get(graph)
         if per_pixel is None:
-            return
+            return None
         gflops = per_pixel * height * width
         if graph == "decode":
             positions = (height // self.key_stride) * (width // self.key_stride)
             gflops += 4 * positions * positions * self.key_channels / 1e9
-        profiling.add_work("model_gflops", frames * gflops)
+        return gflops
+
+    def frame_gflops(self, height: int, width: int) -> float | None:
+        """GFLOPs of one output frame in order (encode, blend, decode) at a working size, when the
+        export recorded them."""
+        calls = [self.graph_gflops(g, height, width) for g in ("encode", "blend", "decode")]
+        return None if None in calls else sum(calls)
+
+    def _count(self, graph: str, frames: int, height: int, width: int) -> None:
+        """Add the GFLOPs of one call to the `model_gflops` work counter (when the export recorded them)."""
+        gflops = self.graph_gflops(graph, height, width)
+        if gflops is not None:
+            profiling.add_work("model_gflops", frames * gflops)
 
     # -- the graphs ---------------------------------------------------------------------------
 

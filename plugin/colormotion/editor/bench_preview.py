@@ -61,9 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             before = window.last_preview_ms
             window.set_frame(frame)
             frames.append(_wait(app, window, before))
-        print(
-            f"model {window.renderer.colour.__self__._model or 'bundled'}; proxy short side {window.renderer.proxy_short_side}"
-        )
+        print(f"model {args.model or 'bundled'}; proxy short side {window.renderer.proxy_short_side}")
         print(f"edit -> draft: median {statistics.median(drafts):.0f} ms over {len(drafts)} edits")
         print(f"edit -> exact frame: median {statistics.median(edits):.0f} ms over {len(edits)} edits")
         print(f"next frame -> preview: median {statistics.median(frames):.0f} ms over {len(frames)} frames")
