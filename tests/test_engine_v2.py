@@ -108,6 +108,14 @@ def camera_move_colour(photo, frames, height, width, step=1.5):
     ]
 
 
+def renders_in_order(engine, truth, references, order, identity: str) -> dict[int, np.ndarray]:
+    """Frame t of the gray of `truth` for each t of `order`, one at a time, with `references`."""
+    return {
+        t: engine.render(ListSource(gray_of(truth), identity=identity), t, SETTINGS, None, references)
+        for t in order
+    }
+
+
 def gray_of(frames):
     return [np.repeat(f.mean(axis=2, keepdims=True).astype(np.uint8), 3, axis=2) for f in frames]
 
@@ -148,15 +156,9 @@ def test_references_keep_render_order_irrelevant(random_graph_model, fresh_cache
     truth = colour_frames(12)
     references = [ReferenceFrame(2, truth[1], "r")]
     engine = TemporalEngine(GraphModel(random_graph_model))
-    forward = {
-        t: engine.render(ListSource(gray_of(truth), identity="o"), t, SETTINGS, None, references)
-        for t in range(1, 13)
-    }
+    forward = renders_in_order(engine, truth, references, range(1, 13), "o")
     PROCESS_CACHE.clear()
-    backward = {
-        t: engine.render(ListSource(gray_of(truth), identity="o"), t, SETTINGS, None, references)
-        for t in range(12, 0, -1)
-    }
+    backward = renders_in_order(engine, truth, references, range(12, 0, -1), "o")
     assert all(np.array_equal(forward[t], backward[t]) for t in forward)
 
 
@@ -265,10 +267,7 @@ def test_streaming_in_order_equals_random_access_with_a_reference(random_graph_m
     truth = colour_frames(12)
     references = [ReferenceFrame(3, truth[2], "r")]
     engine = TemporalEngine(GraphModel(random_graph_model))
-    expected = {
-        t: engine.render(ListSource(gray_of(truth), identity="ra"), t, SETTINGS, None, references)
-        for t in range(1, 13)
-    }
+    expected = renders_in_order(engine, truth, references, range(1, 13), "ra")
     PROCESS_CACHE.clear()
     stream = StreamingSource(gray_of(truth), identity=None)
     for t in range(1, 13):
@@ -289,10 +288,7 @@ def test_threads_and_farm_chunks_give_the_frames_of_one_render(random_graph_mode
     truth = colour_frames(12)
     references = [ReferenceFrame(2, truth[1], "r")]
     engine = TemporalEngine(GraphModel(random_graph_model))
-    in_order = {
-        t: engine.render(ListSource(gray_of(truth), identity="t"), t, SETTINGS, None, references)
-        for t in range(1, 13)
-    }
+    in_order = renders_in_order(engine, truth, references, range(1, 13), "t")
     PROCESS_CACHE.clear()
     source = ListSource(gray_of(truth), identity="t")
     with ThreadPoolExecutor(4) as pool:
