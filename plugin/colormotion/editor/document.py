@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..hints import HintError, HintSet
-from ..io.atomic import AtomicFile
+from ..io.atomic import write_text
 
 DEFAULT_RADIUS = 0.01
 EMPTY = {"version": 1, "hints": []}
@@ -57,9 +57,7 @@ class HintDocument:
         target = Path(path) if path is not None else self.path
         if target is None:
             raise ValueError("no file to save to: give a path")
-        file = AtomicFile(target, overwrite=True)
-        file.temp.write_text(self.to_json(), encoding="utf-8")
-        file.commit()
+        write_text(target, self.to_json(), overwrite=True)
         self.path, self._saved = target, copy.deepcopy(self._data)
         self._hints = self._checked(self._data)  # references resolve beside the new file
         return target

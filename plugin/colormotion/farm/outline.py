@@ -16,17 +16,10 @@ import json
 import shlex
 from pathlib import Path
 
-from ..io.atomic import AtomicFile
+from ..io.atomic import write_text
 from .plan import FarmPlan
 
 FORMATS = ("opencue", "deadline", "commands")
-
-
-def _write(path: Path, text: str, overwrite: bool) -> Path:
-    file = AtomicFile(path, overwrite=overwrite)
-    file.temp.write_text(text)
-    file.commit()
-    return path
 
 
 def write_commands(plan: FarmPlan, path: Path, overwrite: bool = False) -> list[Path]:
@@ -34,7 +27,7 @@ def write_commands(plan: FarmPlan, path: Path, overwrite: bool = False) -> list[
         "# ColorMotion farm commands: run the chunk lines in any order, on any machine;",
         "# then the last line (video outputs) once every chunk has finished.",
     ]
-    return [_write(path, "\n".join([*header, *plan.commands()]) + "\n", overwrite)]
+    return [write_text(path, "\n".join([*header, *plan.commands()]) + "\n", overwrite=overwrite)]
 
 
 def write_opencue(plan: FarmPlan, path: Path, overwrite: bool = False) -> list[Path]:
@@ -54,7 +47,7 @@ def write_opencue(plan: FarmPlan, path: Path, overwrite: bool = False) -> list[P
             f"join = ShellCommand('join', command={json.dumps(join)})",
             "join.depend_all(colorize)  # the chunk videos are joined once all of them exist",
         ]
-    return [_write(path, "\n".join(lines) + "\n", overwrite)]
+    return [write_text(path, "\n".join(lines) + "\n", overwrite=overwrite)]
 
 
 def _deadline_pair(job: dict[str, str], plugin: dict[str, str], stem: Path, overwrite: bool) -> list[Path]:
@@ -62,8 +55,8 @@ def _deadline_pair(job: dict[str, str], plugin: dict[str, str], stem: Path, over
         return "".join(f"{key}={value}\n" for key, value in values.items())
 
     return [
-        _write(stem.with_name(stem.name + ".job_info.txt"), text(job), overwrite),
-        _write(stem.with_name(stem.name + ".plugin_info.txt"), text(plugin), overwrite),
+        write_text(stem.with_name(stem.name + ".job_info.txt"), text(job), overwrite=overwrite),
+        write_text(stem.with_name(stem.name + ".plugin_info.txt"), text(plugin), overwrite=overwrite),
     ]
 
 

@@ -19,7 +19,7 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..io.atomic import AtomicFile, check_targets, prepare_folder
+from ..io.atomic import AtomicFile, check_targets, prepare_folder, write_text
 from ..io.errors import InputError, OutputError, UsageError
 from ..io.sink import audio_for, output_kind, output_targets
 
@@ -145,10 +145,7 @@ class FarmPlan:
 
     def save(self) -> Path:
         prepare_folder(self.staging)
-        file = AtomicFile(self.plan_path, overwrite=True)
-        file.temp.write_text(self.to_json())
-        file.commit()
-        return self.plan_path
+        return write_text(self.plan_path, self.to_json(), overwrite=True)
 
 
 def load_plan(path: str | Path) -> FarmPlan:

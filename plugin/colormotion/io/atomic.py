@@ -188,6 +188,18 @@ class AtomicFile:
             self._lock = None
 
 
+def write_text(path: Path, text: str, *, overwrite: bool) -> Path:
+    """A small text file (a job, a plan, a hints file) written whole or not at all."""
+    file = AtomicFile(Path(path), overwrite=overwrite)
+    try:
+        file.temp.write_text(text, encoding="utf-8")
+    except BaseException:
+        file.discard()
+        raise
+    file.commit()
+    return Path(path)
+
+
 class AtomicFolder:
     """Frames written into a temporary folder beside their final place, moved there on commit.
 
