@@ -27,12 +27,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from training.data import REPO_ROOT
+from training.data import REPO_ROOT, split
 
 FETCHED_ROOT = REPO_ROOT.parent / "colormotion-data"
 FETCHED_PREFIX = "fetched/"
 MANIFEST_PATH = Path(__file__).resolve().parent / "fetched_manifest.json"
-PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
 @dataclass(frozen=True)
@@ -94,7 +93,7 @@ def prepare_source(source: Source, gitdir: Path, out_root: Path) -> dict:
     kept, skipped, unreadable = [], [], []
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         members = sorted(
-            (m for m in tar.getmembers() if m.isfile() and m.name.lower().endswith(PHOTO_SUFFIXES)),
+            (m for m in tar.getmembers() if m.isfile() and m.name.lower().endswith(split.PHOTO_SUFFIXES)),
             key=lambda m: m.name,
         )
         for member in members[:: source.every]:
@@ -161,11 +160,7 @@ def list_photos(root: Path | None = None) -> list[str]:
                 f"fetched photos of {entry['repo']} are missing at {folder}: "
                 "run python -m training.data.fetched prepare"
             )
-        photos += sorted(
-            f"{FETCHED_PREFIX}{entry['name']}/{p.relative_to(folder).as_posix()}"
-            for p in folder.rglob("*")
-            if p.suffix.lower() in PHOTO_SUFFIXES
-        )
+        photos += [FETCHED_PREFIX + path for path in split.list_photos(root, entry["name"])]
     return photos
 
 
