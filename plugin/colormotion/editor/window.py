@@ -246,6 +246,7 @@ class EditorWindow(QtWidgets.QMainWindow):
             lambda generation, message: self.preview_failed.emit(generation, message),
         )
         self.preview_image: QtGui.QImage | None = None
+        self._gray_frame: int | None = None  # the frame view.gray shows
         self.player = QtCore.QTimer(self)
         self.player.timeout.connect(self._play_step)
         self.selected: str | None = None
@@ -336,7 +337,8 @@ class EditorWindow(QtWidgets.QMainWindow):
             for hint_id, (x, y, radius) in self.document.positions_at(self.frame).items()
         }
         self.view.selected = self.timeline.selected = self.selected
-        self.view.gray = qimage(self.renderer.gray(self.frame))
+        if self.view.gray is None or self._gray_frame != self.frame:  # an edit keeps the frame
+            self.view.gray, self._gray_frame = qimage(self.renderer.gray(self.frame)), self.frame
         self.timeline.keys = [(mark.hint_id, mark.frame) for mark in self.document.keys()]
         self.timeline.references = [int(r["frame"]) for r in self.document.references()]
         ids = self.document.hint_ids()
