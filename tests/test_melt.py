@@ -199,13 +199,19 @@ def test_a_project_with_parameters_equals_the_command_line(clip, bundle_dir, dec
     rendered = melt(project, tmp_path / "melt", bundle_dir, filter_args=None, consumer=["real_time=-2"])
     # The same on the command line: frames of the decoded sequence count from 1, melt's from 0;
     # the slot becomes two fixed hints (x = 40/160, y = 1 - 30/96 from the top), each held for its
-    # keyframe's frames, drawn after the JSON hints as the node draws slots.
+    # keyframe's frames, drawn after the JSON hints as the node draws slots. A slot is drawn where
+    # its parameter says on each frame and never carried on, hence slot-a's "until".
     slot = {"color": "#c03020"}
     hints = {
         "version": 1,
         "hints": [
             {**in_json["hints"][0], "keys": [{"frame": 1, "x": 0.7, "y": 0.3}]},
-            {"id": "slot-a", **slot, "keys": [{"frame": f, "x": 0.25, "y": 0.6875} for f in (1, 20)]},
+            {
+                "id": "slot-a",
+                **slot,
+                "until": 20,
+                "keys": [{"frame": f, "x": 0.25, "y": 0.6875} for f in (1, 20)],
+            },
             {"id": "slot-b", **slot, "keys": [{"frame": f, "x": 0.75, "y": 0.6875} for f in (21, FRAMES)]},
         ],
     }
