@@ -23,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1] / "plugin"))
 
 from colormotion.cli.main import main as colormotion  # noqa: E402
-from colormotion.model import default_model_path, file_sha256  # noqa: E402
+from colormotion.model import default_model_path, load_model  # noqa: E402
 
 FRAMES = (12, 40)  # one frame from each shot of the sample clip
 PICTURE = HERE / "before_after.png"
@@ -47,7 +47,7 @@ def main() -> int:
     image = oiio.ImageBuf(picture)
     if not image.write(str(PICTURE)):
         raise SystemExit(f"could not write {PICTURE}: {image.geterror()}")
-    record = {"model": model.name, "model_sha256": file_sha256(model), "frames": list(FRAMES)}
+    record = {"model": model.name, "model_sha256": load_model(model).sha256, "frames": list(FRAMES)}
     RECORD.write_text(json.dumps(record, indent=1) + "\n")
     print(f"wrote {PICTURE} ({picture.shape[1]}x{picture.shape[0]}) with {model.name}")
     return 0

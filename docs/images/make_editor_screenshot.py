@@ -24,7 +24,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
 from colormotion.cli.sample import write_sample_clip  # noqa: E402
 from colormotion.editor.document import HintDocument  # noqa: E402
 from colormotion.editor.preview import ProxyRenderer  # noqa: E402
-from colormotion.model import default_model_path, file_sha256  # noqa: E402
+from colormotion.model import default_model_path, load_model  # noqa: E402
 from qtpy import QtWidgets  # noqa: E402
 
 PICTURE = HERE / "editor.png"
@@ -75,7 +75,7 @@ def main(argv: list[str]) -> int:
     if not argv:
         model = default_model_path()
         RECORD.write_text(
-            json.dumps({"model": model.name, "model_sha256": file_sha256(model)}, indent=1) + "\n"
+            json.dumps({"model": model.name, "model_sha256": load_model(model).sha256}, indent=1) + "\n"
         )
     print(out)
     return 0
