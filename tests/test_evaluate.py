@@ -1,4 +1,4 @@
-"""training/evaluate_v2.py runs both contracts on the held-out split (short: 4 frames, 2 photos)."""
+"""training/evaluate.py runs both contracts on the held-out split (short: 4 frames, 2 photos)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import pytest
 
 from training.data import DATA_ROOT
-from training.evaluate_v2 import main
+from training.evaluate import main
 
 pytestmark = pytest.mark.skipif(not (DATA_ROOT / "videos").is_dir(), reason="../shared/data is absent")
 
@@ -24,3 +24,9 @@ def test_the_evaluation_reports_every_figure_its_model_can_give(which, request, 
     assert ("reference" in clips) == (which == "random_graph_model")  # a step model takes no reference
     assert set(summary["hint_sweep"]) >= {"0", "10", "100"} and summary["hint_fidelity_ab"] >= 0
     assert "auto_over_gray" in summary and "colourfulness_ratio" in summary["auto"]
+
+
+def test_a_missing_model_is_a_usage_error_that_names_it(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["--model", str(tmp_path / "none.onnx"), "--out", str(tmp_path)])
+    assert stop.value.code == 2 and "none.onnx" in capsys.readouterr().err
