@@ -184,8 +184,12 @@ class ColorMotionNet2(nn.Module):
         guide: torch.Tensor,
         ref_key: torch.Tensor,
         ref_colour: torch.Tensor,
+        detach_classifier: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """-> (ab [N,2,H,W], logits [N,Q,H/4,W/4] over `ab_bins`)."""
+        """-> (ab [N,2,H,W], logits [N,Q,H/4,W/4] over `ab_bins`).
+
+        `detach_classifier` (training only): the a*b* loss reaches the residual, not the
+        classifier's annealed mean, so only the rebalanced cross-entropy shapes the classifier."""
         guide_p = premultiplied(guide)
         attended = upsample2(self.attend(key, ref_key, ref_colour))
         x = self.at8(torch.cat((feat, pooled(guide_p, 8), attended), dim=1))
@@ -195,6 +199,8 @@ class ColorMotionNet2(nn.Module):
         # Softmax over the channel axis of NCHW took 60 % of decode, over the last axis a fraction
         probabilities = torch.softmax(logits.permute(0, 2, 3, 1) / ANNEAL_TEMPERATURE, dim=-1)
         ab4 = torch.matmul(probabilities, self.ab_bins).permute(0, 3, 1, 2)
+        if detach_classifier:
+            ab4 = ab4.detach()
         guide2 = pooled(guide_p, 2)
         x = self.at2(torch.cat((upsample2(x), s2, guide2), dim=1))
         ab2 = upsample2(ab4) + self.to_residual(x)

@@ -63,6 +63,8 @@ class TrainConfig:
     l1_weight: float = 10.0
     soft_sigma: float = 5.0 / 110.0  # Zhang et al. 2016: soft-encode over 5 nearest bins, sigma 5
     rebalance_lambda: float = 0.5
+    # the a*b* loss stops at the classifier (its median pull mutes the annealed mean's colour)
+    classifier_from_ce_only: bool = False
     threads: int = 2
     log_every: int = 20
     val_every: int = 500
@@ -110,7 +112,7 @@ def frame_guides(batch: dict[str, torch.Tensor], i: int, chained: list[np.ndarra
     return torch.from_numpy(np.stack(guides))
 
 
-def run_sample(model: ColorMotionNet2, batch: dict[str, torch.Tensor]):
+def run_sample(model: ColorMotionNet2, batch: dict[str, torch.Tensor], detach_classifier: bool = False):
     """The engine's computation for frames t, t+1 -> [(ab, logits) of t, (ab, logits) of t+1].
 
     Frame t starts a chain (no state; its guide is the carried reference and its hints); t+1
@@ -128,7 +130,9 @@ def run_sample(model: ColorMotionNet2, batch: dict[str, torch.Tensor]):
     for i, flow, has_prev in ((0, zero_flow, no_prev), (1, batch["flow"], torch.ones_like(no_prev))):
         frame = slice(i * n, (i + 1) * n)
         feat, _ = model.blend(current[frame], prev_feat, flow, has_prev)
-        ab, logits = model.decode(feat, s4[frame], s2[frame], key[frame], guide, ref_key, ref_colour)
+        ab, logits = model.decode(
+            feat, s4[frame], s2[frame], key[frame], guide, ref_key, ref_colour, detach_classifier
+        )
         outputs.append((ab, logits))
         if i == 0:
             previous = ab.detach().numpy()
@@ -155,7 +159,7 @@ def soft_targets(ab: torch.Tensor, bins: torch.Tensor, sigma: float, k: int = 5)
 
 
 def losses_of(model: ColorMotionNet2, batch, class_weights: torch.Tensor, config: TrainConfig) -> dict:
-    outputs = run_sample(model, batch)
+    outputs = run_sample(model, batch, config.classifier_from_ce_only)
     losses = {"ce": 0.0, "l1": 0.0}
     for i, (ab, logits) in enumerate(outputs):
         truth = batch["ab"][:, i]
