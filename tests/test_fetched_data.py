@@ -1,4 +1,4 @@
-"""Fetched training photos: extraction from a repository snapshot, the greyscale rule, paths."""
+"""Fetched training photos and clips: extraction from a repository snapshot, the greyscale rule, paths."""
 
 from __future__ import annotations
 
@@ -114,5 +114,55 @@ def test_fetched_photos_join_training_only_and_load_through_the_photo_store(tmp_
 def test_committed_manifest_names_its_commits_and_licences():
     for entry in fetched.load_manifest():
         assert len(entry["commit"]) == 40 and entry["licence"] and entry["count"] > 0
-        source = next(s for s in fetched.SOURCES if s.name == entry["name"])
+        source = next(s for s in fetched.SOURCES + fetched.CLIP_SOURCES if s.name == entry["name"])
         assert source.commit == entry["commit"] and source.repo == entry["repo"]
+
+
+def write_clip(path: Path, frames: int, seed: int) -> None:
+    import av
+
+    texture = np.random.default_rng(seed).integers(0, 256, (12, 20, 3), np.uint8)
+    texture = cv2.resize(texture, (160, 96), interpolation=cv2.INTER_CUBIC)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("ffv1", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 128, 96, "bgr0"
+        for t in range(frames):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(texture[:, t * 2 : t * 2 + 128]), "rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def test_fetched_clips_are_extracted_unmodified_with_scene_metadata_and_load_for_training(
+    tmp_path, monkeypatch
+):
+    work = tmp_path / "work"
+    (work / "clips").mkdir(parents=True)
+    write_clip(work / "clips" / "pan.mkv", 8, 1)
+    write_clip(work / "other.mkv", 6, 2)
+    (work / "clips" / "notes.txt").write_text("not a video")
+    git(work, "init", "-q")
+    git(work, "add", ".")
+    git(work, "commit", "-q", "-m", "clips")
+    commit = git(work, "rev-parse", "HEAD").strip()
+    bare = tmp_path / "mirror" / "someone+clips" / "repo"
+    subprocess.run(["git", "clone", "-q", "--bare", str(work), str(bare)], check=True)
+
+    source = fetched.ClipSource("vids", "someone/clips", commit, ("clips", "missing.mp4"), "CC0-1.0", "test")
+    root, scenes = tmp_path / "fetched", tmp_path / "scenes"
+    entry = fetched.prepare_clip_source(source, bare, root, scenes)
+    assert entry["count"] == 1 and entry["clips"] == [
+        {"file": "clips/pan.mkv", "frames": 8, "scene_frames": 8}
+    ]
+    assert (root / "vids" / "clips__pan.mkv").read_bytes() == (work / "clips" / "pan.mkv").read_bytes()
+    record = json.loads((scenes / "vids__clips__pan.json").read_text())
+    assert record["path"] == "fetched/vids/clips__pan.mkv" and record["scenes"] == [[0, 8]]
+
+    # training decodes them from outside the shared data
+    from training.data import pairs
+
+    monkeypatch.setattr(fetched, "FETCHED_ROOT", root)
+    monkeypatch.setattr(fetched, "CLIP_SCENES_DIR", scenes)
+    clip = pairs.load_clip(record, 64, tmp_path / "cache", tmp_path / "shared")
+    assert clip.frames.shape[0] == 8 and min(clip.frames.shape[1:3]) == 64

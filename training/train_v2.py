@@ -51,6 +51,7 @@ class TrainConfig:
     still_fraction: float = 0.4
     mismatched_reference: float = 0.0  # GuideConfig.mismatched_reference (0 keeps the v2 run's data)
     fetched_photos: bool = False  # also train on training.data.fetched's photos (prepared beforehand)
+    fetched_clips: bool = False  # and on its clips
     workers: int = 1
     max_steps: int = 40000
     max_minutes: float = 600.0
@@ -263,6 +264,7 @@ def train(config: TrainConfig) -> Path:
         still_fraction=config.still_fraction,
         config=GuideConfig(mismatched_reference=config.mismatched_reference),
         fetched_photos=config.fetched_photos,
+        fetched_clips=config.fetched_clips,
     )
     model = build_model(config).train()
     optimizer = build_optimizer(model, config)

@@ -1,4 +1,4 @@
-"""Training photos fetched from public GitHub repositories, beside ``../shared/data``.
+"""Training photos and clips fetched from public GitHub repositories, beside ``../shared/data``.
 
     python -m training.data.fetched prepare [--mirrors /work/.mirror] [--out ../colormotion-data]
 
@@ -8,6 +8,10 @@ tool library's ``fetch`` brings them: ``<mirrors>/<owner>+<name>/repo``), checks
 applies the shared data's greyscale rule and records every kept and skipped file in
 ``fetched_manifest.json`` (committed, cited by the model card). The photos themselves stay
 outside the repository, under ``FETCHED_ROOT``; training refers to them as ``fetched/<name>/...``.
+
+Clips (``CLIP_SOURCES``) are extracted the same way; each gets its scene metadata
+(``training.data.scenes``: cuts, and frames dropped as black, flat or without colour) committed
+under ``training/data/scenes/fetched/``, which training reads with ``fetched_clips``.
 
 Never add a DAVIS validation or test-dev sequence nor the odd-indexed half of
 EliSchwartz/imagenet-sample-images: those are kept for checks outside this repo.
@@ -27,11 +31,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from training.data import REPO_ROOT, split
+from training.data import REPO_ROOT, SCENES_DIR, split
 
 FETCHED_ROOT = REPO_ROOT.parent / "colormotion-data"
 FETCHED_PREFIX = "fetched/"
 MANIFEST_PATH = Path(__file__).resolve().parent / "fetched_manifest.json"
+CLIP_SCENES_DIR = SCENES_DIR / "fetched"
+VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi", ".webm")
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,35 @@ SOURCES = (
         "photos from Petfinder.com), terms of that dataset",
         content="cats and dogs at home and outdoors, resized to 180x180 by the repository",
         every=3,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class ClipSource:
+    name: str  # folder under FETCHED_ROOT
+    repo: str
+    commit: str
+    paths: tuple[str, ...]  # video files, or folders whose videos are all taken
+    licence: str
+    content: str
+
+
+CLIP_SOURCES = (
+    ClipSource(
+        name="intel-sample-videos",
+        repo="intel-iot-devkit/sample-videos",
+        commit="57978890822836f2b4743852f04f62fc511757e4",
+        # the snapshot lacks the repository's larger videos; these are the ones it holds
+        paths=(
+            "bottle-detection.mp4",
+            "car-detection.mp4",
+            "one-by-one-person-detection.mp4",
+            "asl_gestures",
+        ),
+        licence="CC-BY-4.0 (repository LICENSE)",
+        content="demo videos for detection models: bottles on a conveyor, a car park, people walking "
+        "one by one, 20 short clips of a person signing ASL words",
     ),
 )
 
@@ -120,11 +155,54 @@ def prepare_source(source: Source, gitdir: Path, out_root: Path) -> dict:
     }
 
 
+def _video_paths(gitdir: Path, commit: str, paths: tuple[str, ...]) -> list[str]:
+    listed = _git(gitdir, "ls-tree", "-r", "--name-only", commit, "--", *paths).decode().splitlines()
+    return sorted(p for p in listed if p.lower().endswith(VIDEO_SUFFIXES))
+
+
+def prepare_clip_source(source: ClipSource, gitdir: Path, out_root: Path, scenes_out: Path) -> dict:
+    """Extract `source`'s videos into ``out_root/<name>`` and write their scene metadata."""
+    from training.data.scenes import Thresholds, describe_video
+
+    commit = resolve_commit(gitdir, source.commit)
+    target = out_root / source.name
+    target.mkdir(parents=True, exist_ok=True)
+    scenes_out.mkdir(parents=True, exist_ok=True)
+    clips, unreadable = [], []
+    for path in _video_paths(gitdir, commit, source.paths):
+        try:
+            data = _git(gitdir, "cat-file", "blob", f"{commit}:{path}")
+        except subprocess.CalledProcessError:  # a blob the snapshot does not hold
+            unreadable.append(path)
+            continue
+        video = target / path.replace("/", "__")
+        video.write_bytes(data)  # the original file, unmodified
+        try:
+            record = describe_video(video, Thresholds())
+        except Exception:  # noqa: BLE001 - any decoder failure: recorded, not trained on
+            video.unlink()
+            unreadable.append(path)
+            continue
+        record["source"] = f"{source.name}__{video.name}"  # unique beside the shared clips
+        record["path"] = f"{FETCHED_PREFIX}{source.name}/{video.name}"
+        (scenes_out / f"{Path(record['source']).stem}.json").write_text(json.dumps(record, indent=1) + "\n")
+        clips.append({"file": path, "frames": record["frame_count"], "scene_frames": record["scene_frames"]})
+    return {
+        **asdict(source),
+        "commit": commit,
+        "path": f"{FETCHED_PREFIX}{source.name}/",
+        "count": len(clips),
+        "scene_frames": sum(c["scene_frames"] for c in clips),
+        "clips": clips,
+        "skipped_unreadable": unreadable,
+    }
+
+
 def prepare(mirrors: Path, out_root: Path, only: set[str] | None = None) -> list[dict]:
     """Extract the sources (or those named in `only`, keeping the manifest's other entries)."""
     previous = {entry["name"]: entry for entry in load_manifest()}
     entries = []
-    for source in SOURCES:
+    for source in SOURCES + CLIP_SOURCES:
         if only and source.name not in only:
             if source.name in previous:
                 entries.append(previous[source.name])
@@ -132,8 +210,14 @@ def prepare(mirrors: Path, out_root: Path, only: set[str] | None = None) -> list
         gitdir = _snapshot(mirrors, source.repo)
         if not gitdir.is_dir():
             raise FileNotFoundError(f"no snapshot of {source.repo} at {gitdir} (fetch github:{source.repo})")
-        entry = prepare_source(source, gitdir, out_root)
-        print(f"{source.repo}: {entry['count']} photos, {len(entry['skipped_greyscale'])} greyscale skipped")
+        if isinstance(source, ClipSource):
+            entry = prepare_clip_source(source, gitdir, out_root, CLIP_SCENES_DIR)
+            print(f"{source.repo}: {entry['count']} clips, {entry['scene_frames']} scene frames")
+        else:
+            entry = prepare_source(source, gitdir, out_root)
+            print(
+                f"{source.repo}: {entry['count']} photos, {len(entry['skipped_greyscale'])} greyscale skipped"
+            )
         entries.append(entry)
     return entries
 
@@ -154,6 +238,8 @@ def list_photos(root: Path | None = None) -> list[str]:
     root = root if root is not None else FETCHED_ROOT
     photos = []
     for entry in load_manifest():
+        if "clips" in entry:
+            continue
         folder = root / entry["name"]
         if not folder.is_dir():
             raise FileNotFoundError(
@@ -183,8 +269,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     entries = prepare(args.mirrors, args.out, set(args.only) if args.only else None)
     manifest = {
-        "description": "Photos fetched from public GitHub repositories for training; kept outside the "
-        "repository under ../colormotion-data/<name>/ (python -m training.data.fetched prepare).",
+        "description": "Photos and clips fetched from public GitHub repositories for training; kept "
+        "outside the repository under ../colormotion-data/<name>/ (python -m training.data.fetched "
+        "prepare). Clips' scene metadata: training/data/scenes/fetched/.",
         "greyscale_rule": "skipped if single-channel, R==G==B everywhere, or fewer than 1% of pixels "
         "with a channel difference above 8 levels (as ../shared/data/MANIFEST.json)",
         "entries": entries,

@@ -92,7 +92,7 @@ def load_clip(record: dict, short_side: int, cache_dir: Path, data_root: Path) -
     keep = kept_frames(record)
     path = cache_dir / f"{Path(record['source']).stem}-{record['sha256'][:12]}-s{short_side}.npy"
     if not path.is_file():
-        video = data_root / record["path"]
+        video = fetched.resolve(record["path"], data_root)
         if not video.is_file():
             raise FileNotFoundError(f"{video} (from the scene metadata of {record['source']}) is missing")
         width, height = scaled_size(record["width"], record["height"], short_side)
@@ -254,16 +254,25 @@ def load_split(
     data_root: Path | str | None = None,
     scenes_dir: Path | str | None = None,
     fetched_photos: bool = False,
+    fetched_clips: bool = False,
 ) -> tuple[list[ClipFrames], list[ClipFrames], PhotoStore, PhotoStore]:
     """(train clips, held-out clips, train photos, held-out photos) of the shared data, cached at
     `short_side`, split by `training.data.split`; excluded clips (DAVIS 2017 val/test-dev) left out.
-    `fetched_photos` adds the photos of `training.data.fetched` to the training photos."""
+    `fetched_photos` and `fetched_clips` add those of `training.data.fetched` to the training set."""
     data_root = Path(data_root) if data_root is not None else DATA_ROOT
     cache_dir = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE_DIR
     if not data_root.is_dir():
         raise FileNotFoundError(f"shared data folder {data_root} does not exist")
     train_clips, val_clips = [], []
-    for record in load_all(Path(scenes_dir) if scenes_dir is not None else SCENES_DIR):
+    records = load_all(Path(scenes_dir) if scenes_dir is not None else SCENES_DIR)
+    if fetched_clips:
+        if not fetched.CLIP_SCENES_DIR.is_dir():
+            raise FileNotFoundError(
+                f"no scene metadata of fetched clips in {fetched.CLIP_SCENES_DIR}: "
+                "run python -m training.data.fetched prepare"
+            )
+        records += load_all(fetched.CLIP_SCENES_DIR)
+    for record in records:
         if split.is_excluded_clip(record["source"]):
             continue
         clip = load_clip(record, short_side, cache_dir, data_root)

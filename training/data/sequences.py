@@ -289,11 +289,12 @@ def build_datasets(
     data_root: Path | str | None = None,
     scenes_dir: Path | str | None = None,
     fetched_photos: bool = False,
+    fetched_clips: bool = False,
 ) -> tuple[GuidedDataset, GuidedDataset]:
     """(train, val) over the shared data, split by `training.data.split`; excluded clips skipped."""
     short_side = cache_short_side or max(160, crop * 5 // 4)
     train_clips, val_clips, train_photos, val_photos = load_split(
-        short_side, cache_dir, data_root, scenes_dir, fetched_photos
+        short_side, cache_dir, data_root, scenes_dir, fetched_photos, fetched_clips
     )
     common = dict(crop=crop, still_fraction=still_fraction, config=config)
     train = GuidedDataset(train_clips, train_photos, samples_per_epoch, seed=seed, **common)
