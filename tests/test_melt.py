@@ -60,9 +60,19 @@ def melt(clip: Path, out_dir: Path, bundle_dir: Path, *, filter_args, consumer, 
         "OFX_PLUGIN_PATH": str(bundle_dir),
         "COLORMOTION_OFX_LOG": str(out_dir / "ofx.log"),
     }
-    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
-    assert result.returncode == 0, result.stderr[-2000:]
-    return sorted(out_dir.glob("f_*.png"))
+    for attempt in (1, 2):
+        result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+        assert result.returncode == 0, result.stderr[-2000:]
+        frames = sorted(out_dir.glob("f_*.png"))
+        if frames:
+            break
+        # Under load melt has exited 0 having written no frame (its log shows the bridge loaded,
+        # no render called), and plain melt without this plug-in has hung at the end of a
+        # real_time=-4 render: this MLT build races. Say so, and try once more.
+        log = out_dir / "ofx.log"
+        print(f"attempt {attempt}: melt wrote no frame:", " ".join(command), result.stderr[-2000:])
+        print("bridge log:", log.read_text()[-3000:] if log.is_file() else "(none)")
+    return frames
 
 
 def read(path: Path) -> np.ndarray:
@@ -168,12 +178,7 @@ def test_a_failing_filter_is_visible_in_the_frames_not_the_exit_status(clip, bun
     broken.write_bytes(b"not a model")
     env = {"COLORMOTION_MODEL": str(broken)}
     rendered = melt(clip, tmp_path / "out", bundle_dir, filter_args=[], consumer=["real_time=0"], env=env)
-    log = tmp_path / "out" / "ofx.log"
-    # once in CI (under load) melt wrote no frame at all here: keep the bridge's log for that case
-    assert rendered, "melt wrote no frames; the bridge's log:\n" + (
-        log.read_text()[-3000:] if log.is_file() else "(none)"
-    )
-    assert read(rendered[3]).std(axis=2).mean() < 0.5  # the unfiltered gray frames
+    assert rendered and read(rendered[3]).std(axis=2).mean() < 0.5  # the unfiltered gray frames
 
 
 def test_a_project_with_parameters_equals_the_command_line(clip, bundle_dir, decoded, tmp_path):
