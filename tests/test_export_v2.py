@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import onnx
 import pytest
 import torch
@@ -42,6 +44,16 @@ def test_the_shipped_size_budget(exported):
     _, folder = exported
     total = sum(contract.graph_file(folder, g).stat().st_size for g in contract.GRAPHS_2)
     assert total < 20 * 1024 * 1024
+
+
+def test_the_shipped_model_keeps_the_budgets():
+    """Issue budgets on the bundled model itself: files within 20 MB, a 256x256 frame in order
+    (encode, blend, decode) within 2 GFLOPs."""
+    from colormotion.model import load_model
+
+    folder = Path(__file__).resolve().parents[1] / "models" / "colormotion2"
+    assert sum(contract.graph_file(folder, g).stat().st_size for g in contract.GRAPHS_2) < 20 * 1024 * 1024
+    assert load_model(folder).frame_gflops(256, 256) < 2.0
 
 
 def test_the_per_frame_compute_budget():

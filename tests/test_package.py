@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -48,7 +50,7 @@ def test_package_definition_names_version_and_requirements():
 
 
 def test_rez_build_lays_out_every_path_commands_sets(tmp_path: Path):
-    install_root = tmp_path / "colormotion" / "0.1.0"
+    install_root = tmp_path / "colormotion" / _package_definition()["version"]
     env = dict(os.environ, REZ_BUILD_PATH=str(install_root))
     subprocess.run(
         [sys.executable, str(REPO_ROOT / "ofx_bridge" / "rez_build.py"), str(REPO_ROOT)],
@@ -86,4 +88,40 @@ def test_rez_build_lays_out_every_path_commands_sets(tmp_path: Path):
         text=True,
     )
     assert result.returncode == 0, result.stderr
-    assert "0.1.0" in result.stdout
+    assert _package_definition()["version"] in result.stdout
+
+
+def test_the_wheel_installs_every_model_file_where_the_runtime_looks(tmp_path: Path, monkeypatch):
+    """pyproject's data-files must carry all of models/ (the model folder too) to
+    sys.prefix/share/colormotion/models, the last place `default_model_path` searches."""
+    import glob
+    import shutil
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    from colormotion import model
+
+    data_files = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["data-files"]
+    installed = {}
+    for target, patterns in data_files.items():
+        for pattern in patterns:
+            for source in glob.glob(pattern, root_dir=REPO_ROOT):
+                installed[source] = f"{target}/{Path(source).name}"
+    shipped = [
+        p.relative_to(REPO_ROOT).as_posix()
+        for p in (REPO_ROOT / "models").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    ]
+    assert sorted(installed) == sorted(shipped)
+    for source, target in installed.items():
+        assert target == "share/colormotion/" + source, source  # the layout of models/, kept
+        destination = tmp_path / target
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO_ROOT / source, destination)
+    # an installed wheel: no repository models/, the files under the prefix
+    monkeypatch.setattr(model, "_repo_models_dir", lambda: tmp_path / "no-repository")
+    monkeypatch.setattr(model.sys, "prefix", str(tmp_path))
+    monkeypatch.delenv("COLORMOTION_MODEL", raising=False)
+    monkeypatch.delenv("COLORMOTION_MODEL_DIR", raising=False)
+    found = model.default_model_path()
+    assert found.parent == tmp_path / "share" / "colormotion" / "models"
+    assert model.load_model(found).sha256 == model.load_model(REPO_ROOT / "models" / found.name).sha256

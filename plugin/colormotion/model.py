@@ -2,7 +2,8 @@
 
 `load_model(path, provider)` returns one shared `StepModel` per (file, provider) for the
 whole process, so a host that builds a fresh node per frame never reloads. The shipped model
-(models/colormotion.onnx) is verified against models/SHA256SUMS beside it before loading.
+(the contract-2 folder models/colormotion2/) is verified against the SHA256SUMS in it before
+loading; a contract-1 step file is verified against a SHA256SUMS beside it.
 """
 
 from __future__ import annotations
@@ -29,9 +30,7 @@ _ORT_PROVIDER = {
     "cuda": "CUDAExecutionProvider",
     "cpu": "CPUExecutionProvider",
 }
-_RESTORE_HINT = (
-    f"reinstall the colormotion package or restore models/{MODEL_FILENAME} and models/{CHECKSUM_FILENAME}"
-)
+_RESTORE_HINT = f"reinstall the colormotion package or restore the models/{MODEL_FOLDERNAME}/ folder"
 # For a model the user chose (--model, COLORMOTION_MODEL): reinstalling the package would not help.
 _CUSTOM_HINT = (
     "check the path, or export a model with training/export.py (colormotion info shows the bundled one)"
