@@ -25,6 +25,16 @@ def colour_photo(seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, (40, 60, 3), np.uint8)
 
 
+def bare_snapshot(work: Path, mirror: Path) -> tuple[Path, str]:
+    """Commit everything in `work` and clone it bare to `mirror`, as `fetch` brings repositories."""
+    git(work, "init", "-q")
+    git(work, "add", ".")
+    git(work, "commit", "-q", "-m", "files")
+    commit = git(work, "rev-parse", "HEAD").strip()
+    subprocess.run(["git", "clone", "-q", "--bare", str(work), str(mirror)], check=True)
+    return mirror, commit
+
+
 @pytest.fixture
 def snapshot(tmp_path: Path) -> tuple[Path, str]:
     """A bare repository like the ones `fetch` brings: two colour photos, one grey, one not a photo."""
@@ -36,13 +46,7 @@ def snapshot(tmp_path: Path) -> tuple[Path, str]:
     cv2.imwrite(str(work / "images" / "grey.png"), grey)
     (work / "images" / "notes.txt").write_text("not a photo")
     (work / "README.md").write_text("outside the folder")
-    git(work, "init", "-q")
-    git(work, "add", ".")
-    git(work, "commit", "-q", "-m", "photos")
-    commit = git(work, "rev-parse", "HEAD").strip()
-    bare = tmp_path / "mirror" / "someone+photos" / "repo"
-    subprocess.run(["git", "clone", "-q", "--bare", str(work), str(bare)], check=True)
-    return bare, commit
+    return bare_snapshot(work, tmp_path / "mirror" / "someone+photos" / "repo")
 
 
 def test_prepare_keeps_colour_photos_unmodified_and_records_the_grey_one(snapshot, tmp_path):
@@ -142,12 +146,7 @@ def test_fetched_clips_are_extracted_unmodified_with_scene_metadata_and_load_for
     write_clip(work / "clips" / "pan.mkv", 8, 1)
     write_clip(work / "other.mkv", 6, 2)
     (work / "clips" / "notes.txt").write_text("not a video")
-    git(work, "init", "-q")
-    git(work, "add", ".")
-    git(work, "commit", "-q", "-m", "clips")
-    commit = git(work, "rev-parse", "HEAD").strip()
-    bare = tmp_path / "mirror" / "someone+clips" / "repo"
-    subprocess.run(["git", "clone", "-q", "--bare", str(work), str(bare)], check=True)
+    bare, commit = bare_snapshot(work, tmp_path / "mirror" / "someone+clips" / "repo")
 
     source = fetched.ClipSource("vids", "someone/clips", commit, ("clips", "missing.mp4"), "CC0-1.0", "test")
     root, scenes = tmp_path / "fetched", tmp_path / "scenes"
