@@ -189,19 +189,18 @@ class HintDocument:
     # -- undo ---------------------------------------------------------------------------------
 
     def undo(self) -> str | None:
-        if not self._undo:
-            return None
-        name, before = self._undo.pop()
-        self._redo.append((name, self._data))
-        self._data, self._hints = before, self._checked(before)
-        return name
+        return self._restore(self._undo, self._redo)
 
     def redo(self) -> str | None:
-        if not self._redo:
+        return self._restore(self._redo, self._undo)
+
+    def _restore(self, source: list, target: list) -> str | None:
+        """Restore the newest snapshot of `source`, keeping the current one on `target`; its edit's name."""
+        if not source:
             return None
-        name, after = self._redo.pop()
-        self._undo.append((name, self._data))
-        self._data, self._hints = after, self._checked(after)
+        name, snapshot = source.pop()
+        target.append((name, self._data))
+        self._data, self._hints = snapshot, self._checked(snapshot)
         return name
 
     @property
