@@ -14,14 +14,14 @@ short side 256; clips scored at short side 360, 60 frames; photos at 256x256). F
 clips      gray; automatic colour: PSNR, colourfulness, CDC and warp error, the last three also
            as ratios to the ground truth's (per clip; in the summary, of the means over clips);
            reference propagation (the true frame 0 as the reference, PSNR of frames 1-59 and
-           per time bin 1-10 / 11-30 / 31-59) beside the
-           training-free flow baseline (`training.baselines`); sparse-hint persistence (10 hints
-           on frame 0, carried on: PSNR gain over automatic on frames 31-59)
+           per time bin 1-10 / 11-30 / 31-59) beside the training-free flow baseline
+           (`training.baselines`); sparse-hint persistence (10 hints on frame 0, carried on:
+           PSNR gain over automatic on frames 31-59)
 photos     the hint sweep of Zhang et al. 2017 (n patches of 6x6 px of the true mean a*b*, as
            discs of the same area); a*b* error at the hinted pixels (10 hints); mid-density hints
            (a grid covering ~25 % of the frame) against none
 
-Writes report.json under --out and prints a Markdown summary.
+Writes report.json under --out and prints its summary (JSON).
 """
 
 from __future__ import annotations
