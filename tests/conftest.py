@@ -38,4 +38,14 @@ def random_graph_model(tmp_path_factory) -> Path:
     with torch.no_grad():  # a gate and residual that do something, as after training
         net.to_gate.bias.fill_(0.0)
         net.to_residual.weight.normal_(0, 0.05)
+    net.set_colour_prior(grey_heavy_prior(net.ab_bins))  # as real data: vividness has an effect
     return export_graphs(net, tmp_path_factory.mktemp("graphs") / "model", "random")
+
+
+def grey_heavy_prior(bins):
+    """An a*b* bin prior like real photos': most mass near grey, falling off with chroma."""
+    import torch
+
+    chroma = bins.norm(dim=1) * 110.0
+    prior = torch.exp(-chroma / 15.0)
+    return prior / prior.sum()

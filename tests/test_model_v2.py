@@ -13,7 +13,14 @@ def _decode_grads(detach: bool):
     net = ColorMotionNet2()
     x = example_inputs(net)
     ab, _ = net.decode(
-        x["feat"], x["skip4"], x["skip2"], x["key"], x["guide"], x["ref_key"], x["ref_colour"], detach
+        x["feat"],
+        x["skip4"],
+        x["skip2"],
+        x["key"],
+        x["guide"],
+        x["ref_key"],
+        x["ref_colour"],
+        detach_classifier=detach,
     )
     ab.abs().mean().backward()  # an a*b* loss alone, no cross-entropy
     return ab.detach(), net.to_logits.weight.grad, net.to_residual.weight.grad

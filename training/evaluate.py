@@ -62,6 +62,7 @@ class Settings:
     work_short_side: int = 256  # the engine's working short side (multiple of 32)
     eval_short_side: int = 360  # clips are scored at this short side (never upscaled)
     max_frames: int = 60  # frames per clip
+    vividness: float = 0.0  # the engine's vividness for every figure
 
 
 @dataclass
@@ -161,7 +162,9 @@ class Evaluator:
         self.engine = TemporalEngine(model)
         self.takes_references = isinstance(model, GraphModel)
         self.settings = settings
-        self.engine_settings = EngineSettings(working_short_side=settings.work_short_side)
+        self.engine_settings = EngineSettings(
+            working_short_side=settings.work_short_side, vividness=settings.vividness
+        )
 
     def render(self, rgb_frames: list[np.ndarray], hints_at=None, references=()) -> list[np.ndarray]:
         PROCESS_CACHE.clear()  # each run from scratch: nothing carried over between conditions
@@ -317,8 +320,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO_ROOT.parent / "colormotion-runs" / "eval")
     parser.add_argument("--max-photos", type=int, default=None)
     parser.add_argument("--max-frames", type=int, default=60)
+    parser.add_argument(
+        "--vividness", type=float, default=0.0, help="the engine's vividness (contract-2 models; default 0)"
+    )
     args = parser.parse_args(argv)
-    settings = Settings(max_frames=args.max_frames)
+    if not 0.0 <= args.vividness <= contract.MAX_VIVIDNESS:
+        parser.error(f"--vividness must lie in 0..{contract.MAX_VIVIDNESS:g}, got {args.vividness}")
+    settings = Settings(max_frames=args.max_frames, vividness=args.vividness)
     with tempfile.TemporaryDirectory(prefix="colormotion-eval-") as scratch:
         if args.checkpoint is None:
             folder = args.model if args.model is not None else default_model_path()
@@ -333,6 +341,8 @@ def main(argv: list[str] | None = None) -> int:
             model = GraphModel(folder) if folder.is_dir() else StepModel(folder)
         except ModelError as error:
             parser.error(str(error))
+        if args.vividness and not isinstance(model, GraphModel):
+            parser.error(f"--vividness needs a contract-2 model; {folder} follows contract 1")
         evaluator = Evaluator(model, settings)
         clips = []
         for clip in split.VAL_CLIPS:
@@ -342,6 +352,7 @@ def main(argv: list[str] | None = None) -> int:
         photos = [evaluator.photo(i, load_photo_square(DATA_ROOT / p)) for i, p in enumerate(photo_paths)]
     report = {
         "model": str(args.checkpoint or folder),
+        "vividness": settings.vividness,
         "clips": clips,
         "photos": len(photos),
         "summary": summarise(clips, photos),

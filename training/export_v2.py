@@ -57,13 +57,84 @@ def example_inputs(
         "feat": current,
         "ref_key": ref_key,
         "ref_colour": ref_colour,
+        "vividness": torch.full((batch, 1, 1, 1), 0.5),
     }
 
 
 def _dynamic_axes(names) -> dict:
     return {
-        name: ({0: "N", 2: f"{name}_h", 3: f"{name}_w"} if name != "has_prev" else {0: "N"}) for name in names
+        name: ({0: "N", 2: f"{name}_h", 3: f"{name}_w"} if name not in _PER_FRAME else {0: "N"})
+        for name in names
     }
+
+
+_PER_FRAME = ("has_prev", "vividness")  # [N,1,1,1]: one value per frame
+
+
+def fold_pads_into_convs(proto: onnx.ModelProto) -> int:
+    """Give each zero Pad that feeds only a Conv to that Conv's own `pads` (ONNX convolutions pad
+    asymmetrically): TensorFlow's SAME padding of the MobileNetV2 encoder otherwise runs as
+    separate Pad nodes that onnxruntime leaves unfused (its pads come from a chain of
+    shape ops). The result is the same to the bit, a third faster to encode. -> Pads folded."""
+    from onnx.reference import ReferenceEvaluator
+
+    graph = proto.graph
+    producer = {output: node for node in graph.node for output in node.output}
+    consumers: dict[str, list] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+
+    def constant(name: str) -> np.ndarray:
+        """Evaluate the constant subgraph that makes `name` (no graph inputs reach it)."""
+        needed, stack = [], [name]
+        while stack:
+            node = producer.get(stack.pop())
+            if node is not None and node not in needed:
+                needed.append(node)
+                stack.extend(node.input)
+        output = onnx.helper.make_tensor_value_info(name, onnx.TensorProto.UNDEFINED, None)
+        sub = onnx.helper.make_graph(list(reversed(needed)), "pads", [], [output])
+        model = onnx.helper.make_model(sub, opset_imports=proto.opset_import)
+        return ReferenceEvaluator(model).run(None, {})[0]
+
+    folded = 0
+    for pad in [node for node in graph.node if node.op_type == "Pad"]:
+        users = consumers.get(pad.output[0], [])
+        mode = {a.name: a for a in pad.attribute}.get("mode")
+        has_value = len(pad.input) > 2 and pad.input[2]
+        if len(users) != 1 or users[0].op_type != "Conv" or has_value:
+            continue
+        if mode is not None and mode.s not in (b"", b"constant"):
+            continue
+        pads = [int(v) for v in constant(pad.input[1])]  # [N, C, H, W begins, then ends]
+        if len(pads) != 8 or pads[0] or pads[1] or pads[4] or pads[5]:
+            continue
+        conv = users[0]
+        auto_pad = next((a.s for a in conv.attribute if a.name == "auto_pad"), b"NOTSET")
+        if auto_pad not in (b"", b"NOTSET"):
+            continue
+        current = next((list(a.ints) for a in conv.attribute if a.name == "pads"), [0, 0, 0, 0])
+        merged = [pads[2] + current[0], pads[3] + current[1], pads[6] + current[2], pads[7] + current[3]]
+        for attribute in [a for a in conv.attribute if a.name == "pads"]:
+            conv.attribute.remove(attribute)
+        conv.attribute.append(onnx.helper.make_attribute("pads", merged))
+        conv.input[0] = pad.input[0]
+        graph.node.remove(pad)
+        folded += 1
+    _drop_unused_nodes(graph)
+    return folded
+
+
+def _drop_unused_nodes(graph: onnx.GraphProto) -> None:
+    """Remove nodes none of whose outputs is used (the folded Pads' shape arithmetic)."""
+    while True:
+        used = {name for node in graph.node for name in node.input} | {o.name for o in graph.output}
+        unused = [node for node in graph.node if not any(output in used for output in node.output)]
+        if not unused:
+            return
+        for node in unused:
+            graph.node.remove(node)
 
 
 def export_graphs(net: ColorMotionNet2, folder: str | Path, version: str) -> Path:
@@ -98,6 +169,7 @@ def export_graphs(net: ColorMotionNet2, folder: str | Path, version: str) -> Pat
                 dynamo=False,
             )
         proto = onnx.load_from_string(buffer.getvalue())
+        fold_pads_into_convs(proto)
         onnx.helper.set_model_props(
             proto,
             {

@@ -12,7 +12,10 @@ runs separately (contract 2). Replaces `training/model.py` once the engine runs 
         flow could not (new objects, large motion, occlusions); the colour guide (reference
         carried by flow, persisted hints, this frame's hints: colormotion.temporal.propagate)
         enters at strides 8, 4 and 2, so a point hint spreads over its region (Zhang et al. 2017)
-        stride 4: logits over quantised a*b* bins -> annealed mean (Zhang et al. 2016), vivid
+        stride 4: logits over quantised a*b* bins -> annealed mean (Zhang et al. 2016), vivid;
+                  `vividness` v shifts the logits by -v log(prior of the bin in the training
+                  data) first (logit adjustment, Menon et al. 2021): rarer, more saturated
+                  colours win more often where the network is unsure; v = 0 is as trained
         stride 2: + regression residual, then a learned gate towards the guide's own colour,
         so a hinted pixel or a well-matched reference pixel keeps exactly its colour
 
@@ -130,6 +133,9 @@ class ColorMotionNet2(nn.Module):
         self.at8 = nn.Sequential(conv_relu(c + 3 + 3, d8), Residual(d8, 2), Residual(d8, 4), Residual(d8, 1))
         self.at4 = separable_conv_relu(d8 + CH_S4 + 3, d4)
         self.register_buffer("ab_bins", torch.from_numpy(gamut_ab_bins()))  # [Q, 2]
+        # log of the training data's a*b* bin prior, for `vividness`; not in state dicts: the
+        # checkpoint's class weights give it (set_colour_prior), zeros leave the logits as trained
+        self.register_buffer("log_prior", torch.zeros(self.ab_bins.shape[0]), persistent=False)
         self.to_logits = nn.Conv2d(d4, self.ab_bins.shape[0], 1)
         self.at2 = separable_conv_relu(d4 + CH_S2 + 3, d2)
         self.to_residual = nn.Conv2d(d2, 2, 3, padding=1)
@@ -142,6 +148,14 @@ class ColorMotionNet2(nn.Module):
     @classmethod
     def from_tflite(cls, path: str | Path, **kwargs) -> ColorMotionNet2:
         return cls(load_tflite_mobilenet_v2(path), **kwargs)
+
+    def set_colour_prior(self, prior: torch.Tensor) -> None:
+        """The training data's a*b* bin distribution [Q] (sums to 1), used by `vividness`."""
+        if prior.shape != self.log_prior.shape:
+            raise ValueError(
+                f"colour prior has shape {tuple(prior.shape)}, expected {tuple(self.log_prior.shape)}"
+            )
+        self.log_prior.copy_(prior.double().clamp(min=1e-8).log().float())
 
     # ------------------------------------------------------------ the contract-2 graphs
 
@@ -184,10 +198,12 @@ class ColorMotionNet2(nn.Module):
         guide: torch.Tensor,
         ref_key: torch.Tensor,
         ref_colour: torch.Tensor,
+        vividness: torch.Tensor | None = None,
         detach_classifier: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """-> (ab [N,2,H,W], logits [N,Q,H/4,W/4] over `ab_bins`).
 
+        `vividness` [N,1,1,1] (None: 0): the logit adjustment of the annealed mean (see above).
         `detach_classifier` (training only): the a*b* loss reaches the residual, not the
         classifier's annealed mean, so only the rebalanced cross-entropy shapes the classifier."""
         guide_p = premultiplied(guide)
@@ -197,7 +213,10 @@ class ColorMotionNet2(nn.Module):
         logits = self.to_logits(x)
         # the annealed mean (sum over bins of probability x bin centre), bins last: onnxruntime's
         # Softmax over the channel axis of NCHW took 60 % of decode, over the last axis a fraction
-        probabilities = torch.softmax(logits.permute(0, 2, 3, 1) / ANNEAL_TEMPERATURE, dim=-1)
+        logits_last = logits.permute(0, 2, 3, 1)
+        if vividness is not None:
+            logits_last = logits_last - vividness * self.log_prior
+        probabilities = torch.softmax(logits_last / ANNEAL_TEMPERATURE, dim=-1)
         ab4 = torch.matmul(probabilities, self.ab_bins).permute(0, 3, 1, 2)
         if detach_classifier:
             ab4 = ab4.detach()

@@ -100,6 +100,17 @@ def rebalance_weights(prior: torch.Tensor, lam: float) -> torch.Tensor:
     return weights / (prior * weights).sum()  # E_prior[w] = 1
 
 
+def prior_of_weights(weights: torch.Tensor, lam: float) -> torch.Tensor:
+    """The prior that `rebalance_weights(prior, lam)` was made from (checkpoints keep the weights).
+
+    w = c / ((1 - lam) p + lam / Q) for some c > 0; the bracket sums to 1 over the bins, so
+    c = 1 / sum(1 / w), and p follows."""
+    inverse = 1.0 / weights.double()
+    mixed = inverse / inverse.sum()  # = (1 - lam) p + lam / Q
+    prior = ((mixed - lam / weights.numel()) / (1.0 - lam)).clamp(min=0.0)
+    return (prior / prior.sum()).float()
+
+
 # ---------------------------------------------------------------- forward and loss
 
 
@@ -132,7 +143,14 @@ def run_sample(model: ColorMotionNet2, batch: dict[str, torch.Tensor], detach_cl
         frame = slice(i * n, (i + 1) * n)
         feat, _ = model.blend(current[frame], prev_feat, flow, has_prev)
         ab, logits = model.decode(
-            feat, s4[frame], s2[frame], key[frame], guide, ref_key, ref_colour, detach_classifier
+            feat,
+            s4[frame],
+            s2[frame],
+            key[frame],
+            guide,
+            ref_key,
+            ref_colour,
+            detach_classifier=detach_classifier,
         )
         outputs.append((ab, logits))
         if i == 0:
@@ -210,6 +228,9 @@ def load_checkpoint_model(path: str | Path) -> ColorMotionNet2:
     state = torch.load(path, map_location="cpu", weights_only=False)
     model = ColorMotionNet2(**state.get("model_spec", {}))
     model.load_state_dict(state["model"])
+    if state.get("class_weights") is not None:
+        lam = state.get("rebalance_lambda", TrainConfig.rebalance_lambda)
+        model.set_colour_prior(prior_of_weights(state["class_weights"], lam))
     return model.eval()
 
 
@@ -227,7 +248,9 @@ def build_optimizer(model: ColorMotionNet2, config: TrainConfig) -> torch.optim.
     )
 
 
-def save_checkpoint(path: Path, model, optimizer, class_weights, progress: dict) -> None:
+def save_checkpoint(
+    path: Path, model, optimizer, class_weights, rebalance_lambda: float, progress: dict
+) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     torch.save(
@@ -236,6 +259,7 @@ def save_checkpoint(path: Path, model, optimizer, class_weights, progress: dict)
             "model_spec": model.spec(),
             "optimizer": optimizer.state_dict() if optimizer is not None else None,
             "class_weights": class_weights,
+            "rebalance_lambda": rebalance_lambda,
             **progress,
         },
         tmp,
@@ -304,6 +328,7 @@ def train(config: TrainConfig) -> Path:
             model,
             optimizer if with_optimizer else None,
             class_weights,
+            config.rebalance_lambda,
             {"step": step, "epoch": epoch, "batch_in_epoch": batch_in_epoch, "elapsed_s": elapsed()},
         )
 

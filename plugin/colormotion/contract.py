@@ -45,17 +45,21 @@ OPSET = 17
 # blend      the state: previous features warped by flow, mixed with the current ones
 #     current, prev_feat, flow, has_prev -> feat, mask            (flow, has_prev as in contract 1)
 # decode     only for frames that are output
-#     feat, skip4, skip2, key, guide, ref_key, ref_colour -> ab [N,2,H,W]
+#     feat, skip4, skip2, key, guide, ref_key, ref_colour, vividness -> ab [N,2,H,W]
 # (K, k: key channels and stride, in the metadata below. A frame without a reference gets a
-# ref_colour of zeros: confidence 0 everywhere.)
+# ref_colour of zeros: confidence 0 everywhere. vividness [N,1,1,1], >= 0: 0 gives the colours
+# as trained; more favours rarer, more saturated colours where the network is unsure.)
 
 CONTRACT_2 = "2"
 GRAPHS_2 = {
     "encode": (("gray",), ("current", "key", "skip4", "skip2")),
     "reference": (("gray", "guide"), ("ref_key", "ref_colour")),
     "blend": (("current", "prev_feat", "flow", "has_prev"), ("feat", "mask")),
-    "decode": (("feat", "skip4", "skip2", "key", "guide", "ref_key", "ref_colour"), ("ab",)),
+    "decode": (("feat", "skip4", "skip2", "key", "guide", "ref_key", "ref_colour", "vividness"), ("ab",)),
 }
+# decode graphs exported before vividness (models 2.0) lack that input: they run at vividness 0
+DECODE_INPUTS_WITHOUT_VIVIDNESS = GRAPHS_2["decode"][0][:-1]
+MAX_VIVIDNESS = 2.0  # past ~1 the automatic colour turns garish (training/evaluate.py --vividness)
 META_KEY_CHANNELS = "colormotion.key_channels"  # K
 META_KEY_STRIDE = "colormotion.key_stride"  # k
 # Optional, per graph: GFLOPs of its convolutions per megapixel of frame (for `colormotion bench`;

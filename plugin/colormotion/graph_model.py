@@ -6,6 +6,7 @@ its own onnxruntime session, so the engine runs each piece only where it is need
     reference = model.reference(gray_r, guide_r)         # once per reference frame
     feat = model.blend(encoded.current, prev_feat, flow, has_prev)
     ab = model.decode(encoded, feat, guide, reference)   # only for frames that are output
+    ab = model.decode(encoded, feat, guide, reference, vividness=0.5)   # rarer colours favoured
 
 Arrays are float32 numpy, batch first. Safe to call from several threads at once.
 """
@@ -66,6 +67,8 @@ class GraphModel:
             self._sessions[graph] = session
             metadata[graph] = session.get_modelmeta().custom_metadata_map
         self.sha256 = digest.hexdigest()
+        decode_inputs = tuple(i.name for i in self._sessions["decode"].get_inputs())
+        self.has_vividness = "vividness" in decode_inputs
         self.provider = self._sessions["encode"].get_providers()[0]
         meta = metadata["encode"]
         try:
@@ -91,10 +94,13 @@ class GraphModel:
     @staticmethod
     def _check_graph(session, graph: str, file: Path) -> None:
         inputs, outputs = contract.GRAPHS_2[graph]
+        accepted = {inputs}
+        if graph == "decode":
+            accepted.add(contract.DECODE_INPUTS_WITHOUT_VIVIDNESS)
         got_in = tuple(i.name for i in session.get_inputs())
         got_out = tuple(o.name for o in session.get_outputs())
         version = session.get_modelmeta().custom_metadata_map.get(contract.META_CONTRACT)
-        if version != contract.CONTRACT_2 or got_in != inputs or got_out != outputs:
+        if version != contract.CONTRACT_2 or got_in not in accepted or got_out != outputs:
             raise ModelError(
                 f"{file} is not the {graph} graph of a contract-2 model (contract {version!r}, inputs "
                 f"{got_in}, outputs {got_out}); export models with training/export_v2.py"
@@ -166,8 +172,15 @@ class GraphModel:
         return feat
 
     def decode(
-        self, encoded: Encoded, feat: np.ndarray, guide: np.ndarray, reference: Reference
+        self,
+        encoded: Encoded,
+        feat: np.ndarray,
+        guide: np.ndarray,
+        reference: Reference,
+        vividness: float = 0.0,
     ) -> np.ndarray:
+        """a*b* [N,2,H,W]; `vividness` (>= 0, see colormotion.contract) needs a decode graph
+        that takes it, except at 0."""
         feeds = {
             "feat": np.ascontiguousarray(feat, np.float32),
             "skip4": encoded.skip4,
@@ -177,6 +190,14 @@ class GraphModel:
             "ref_key": reference.key,
             "ref_colour": reference.colour,
         }
+        if self.has_vividness:
+            feeds["vividness"] = np.full((feeds["guide"].shape[0], 1, 1, 1), vividness, np.float32)
+        elif vividness != 0.0:
+            raise ModelError(
+                f"vividness {vividness:g} needs a model whose decode graph takes it; {self.path} "
+                "(exported before vividness existed) runs at vividness 0 only: re-export it with "
+                "training/export_v2.py"
+            )
         ab = self._sessions["decode"].run(["ab"], feeds)[0]
         self._count("decode", feeds["guide"].shape[0], *feeds["guide"].shape[2:])
         return ab

@@ -171,6 +171,19 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
         display_maximum=1.0,
     ),
     ParamSpec(
+        "vividness",
+        "double",
+        0.0,
+        "Vividness",
+        help="Where the model is unsure of a colour, favour rarer, more saturated ones: 0 gives the "
+        "colours as trained, 0.5 about doubles their saturation. Hints and references keep their "
+        "colours. Needs a contract-2 model (the bundled one).",
+        minimum=0.0,
+        maximum=2.0,
+        display_minimum=0.0,
+        display_maximum=1.0,
+    ),
+    ParamSpec(
         "input_transfer",
         "choice",
         "srgb",
@@ -379,6 +392,7 @@ class ColorizeNode:
             cut_sensitivity=float(params.value("cut_sensitivity", time)),
             transfer=str(params.value("input_transfer", time)),
             strength=float(params.value("strength", time)),
+            vividness=float(params.value("vividness", time)),
             stateless=bool(params.value("stateless", time)),
         )
 

@@ -122,6 +122,7 @@ def run_scenario(scenario: Scenario, frame_count: int, model: str | None, provid
         provider=provider,
         stateless=False,
         strength=None,
+        vividness=None,
         working_resolution=scenario.working_resolution,
         window=None,
         cut_sensitivity=None,

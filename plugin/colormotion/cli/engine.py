@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..colour import TRANSFERS
+from ..contract import MAX_VIVIDNESS
 from ..io.errors import InputError, UsageError
 from ..model import PROVIDERS
 
@@ -24,6 +25,13 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
         "--stateless", action="store_true", help="colorize every frame on its own (no temporal state)"
     )
     group.add_argument("--strength", type=float, metavar="S", help="colour strength (1 = as predicted)")
+    group.add_argument(
+        "--vividness",
+        type=float,
+        metavar="V",
+        help="favour rarer, more saturated colours where the model is unsure, 0..2 (default 0: as "
+        "trained; contract-2 models)",
+    )
     group.add_argument(
         "--working-resolution",
         type=working_resolution,
@@ -61,6 +69,8 @@ def validate_engine_arguments(args: argparse.Namespace) -> None:
         raise UsageError(f"--window must be an even number >= 2, got {args.window}")
     if args.strength is not None and not 0.0 <= args.strength <= 4.0:
         raise UsageError(f"--strength must be within 0..4, got {args.strength}")
+    if args.vividness is not None and not 0.0 <= args.vividness <= MAX_VIVIDNESS:
+        raise UsageError(f"--vividness must be within 0..{MAX_VIVIDNESS:g}, got {args.vividness}")
     if args.cut_sensitivity is not None and not 0.0 <= args.cut_sensitivity <= 1.0:
         raise UsageError(f"--cut-sensitivity must be within 0..1, got {args.cut_sensitivity}")
 
@@ -120,6 +130,7 @@ def build_node(args: argparse.Namespace, hints, references=()):
     values = {
         "stateless": args.stateless,
         "strength": args.strength,
+        "vividness": args.vividness,
         "working_resolution": args.working_resolution,
         "temporal_window": args.window,
         "cut_sensitivity": args.cut_sensitivity,
@@ -137,5 +148,10 @@ def build_node(args: argparse.Namespace, hints, references=()):
     if references and isinstance(model, StepModel):
         raise ModelError(
             f"--reference needs a contract-2 model (a model folder); {model.path.name} follows contract 1"
+        )
+    if args.vividness and not getattr(model, "has_vividness", False):
+        raise ModelError(
+            f"--vividness needs a model whose decode graph takes it; {model.path.name} has none "
+            "(a contract-1 model, or one exported before vividness existed: re-export it)"
         )
     return node, params

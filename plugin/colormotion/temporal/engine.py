@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from .. import colour, profiling
-from ..contract import AB_SCALE
+from ..contract import AB_SCALE, MAX_VIVIDNESS
 from ..model import StepModel
 from . import chain, propagate
 from .cache import PROCESS_CACHE, ProcessCache, digest
@@ -57,6 +57,7 @@ class EngineSettings:
     transfer: str = "srgb"
     strength: float = 1.0
     stateless: bool = False
+    vividness: float = 0.0  # contract 2: favour rarer, more saturated colours (0 = as trained)
 
     def __post_init__(self) -> None:
         side = self.working_short_side
@@ -69,6 +70,8 @@ class EngineSettings:
             raise ValueError(f"transfer must be one of {colour.TRANSFERS}, got {self.transfer!r}")
         if not (0.0 <= self.strength and math.isfinite(self.strength)):
             raise ValueError(f"strength must be a finite number >= 0, got {self.strength}")
+        if not (0.0 <= self.vividness <= MAX_VIVIDNESS and math.isfinite(self.vividness)):
+            raise ValueError(f"vividness must lie in 0..{MAX_VIVIDNESS:g}, got {self.vividness}")
 
 
 def sparse_fingerprint(label: str, raster: np.ndarray) -> str | None:
@@ -376,7 +379,7 @@ class _Render:
         if not self.graphs:
             return state_key
         guides = self.guided_key(start, k) if start is not None else self.guide_sources(k)
-        return digest(state_key, "decode", guides)
+        return digest(state_key, "decode", guides, self.settings.vividness)
 
     def guide_sources(self, k: int) -> tuple:
         """What frame k's own guide is made of: its hints, references and persisting hints."""
@@ -520,7 +523,7 @@ class _Render:
         guide = self.guide(k, chained)
         reference = self.attention_reference(k, encoded)
         with profiling.stage("model"):
-            ab = self.model.decode(encoded, feat, guide[None], reference)
+            ab = self.model.decode(encoded, feat, guide[None], reference, self.settings.vividness)
         return ab[0], feat, guide
 
     def _stored_guided_step(self, start: int, k: int, prev, chained) -> tuple:
@@ -769,11 +772,12 @@ class TemporalEngine:
             raise ValueError(
                 f"frame {t} lies outside the clip's frames {source.first_frame}..{source.last_frame}"
             )
-        if references and isinstance(self.model, StepModel):
+        if isinstance(self.model, StepModel) and (references or settings.vividness):
             from ..model import ModelError
 
+            need = "reference frames need" if references else f"vividness {settings.vividness:g} needs"
             raise ModelError(
-                f"reference frames need a contract-2 model; {self.model.path} follows contract 1 "
+                f"{need} a contract-2 model; {self.model.path} follows contract 1 "
                 "(export one with training/export_v2.py)"
             )
         return _Render(self, source, t, settings, hints_at, references).output()
