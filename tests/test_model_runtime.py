@@ -188,3 +188,27 @@ def test_an_installed_contract_2_folder_is_the_default_and_is_verified(
     graphs[0].write_bytes(graphs[0].read_bytes() + b"\0")  # damaged after install
     with pytest.raises(ModelError):
         GraphModel(folder, explicit=False)
+
+
+def test_frames_rendered_at_once_share_the_cores_between_their_sessions(
+    random_model, random_graph_model, monkeypatch
+):
+    """Two render threads on two cores run one ONNX Runtime thread each, not two each (bench)."""
+    import argparse
+
+    from colormotion.cli.engine import build_node
+    from colormotion.model import session_threads
+
+    monkeypatch.setenv("COLORMOTION_THREADS", "4")
+    assert [session_threads(n) for n in (1, 2, 3, 4, 8)] == [4, 2, 1, 1, 1]
+    for path in (random_model, random_graph_model):
+        for render_threads, expected in ((1, 4), (2, 2)):
+            args = argparse.Namespace(
+                model=str(path), provider="cpu", stateless=False, strength=None, vividness=None,
+                working_resolution=None, window=None, cut_sensitivity=None, transfer=None,
+                render_threads=render_threads,
+            )  # fmt: skip
+            node, params = build_node(args, None)
+            model = node.model(0, params)
+            sessions = model._sessions.values() if hasattr(model, "_sessions") else [model._session]
+            assert {s.get_session_options().intra_op_num_threads for s in sessions} == {expected}

@@ -52,7 +52,9 @@ class Reference:
 class GraphModel:
     """The four sessions of a contract-2 model folder, checked against the contract."""
 
-    def __init__(self, folder: str | Path, provider: str = "auto", explicit: bool = True):
+    def __init__(
+        self, folder: str | Path, provider: str = "auto", explicit: bool = True, threads: int | None = None
+    ):
         self.path = Path(folder).expanduser()
         if not self.path.is_dir():
             raise ModelError(f"model folder {self.path} does not exist; {_advice(explicit)}")
@@ -62,7 +64,7 @@ class GraphModel:
         for graph in contract.GRAPHS_2:
             file = contract.graph_file(self.path, graph)
             digest.update(graph.encode() + verify_model_file(file, require_checksum=not explicit).encode())
-            session = open_session(file, provider, explicit)
+            session = open_session(file, provider, explicit, threads)
             self._check_graph(session, graph, file)
             self._sessions[graph] = session
             metadata[graph] = session.get_modelmeta().custom_metadata_map

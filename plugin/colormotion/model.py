@@ -211,12 +211,20 @@ def _provider_options(name: str) -> dict:
     return {}
 
 
-def open_session(path: Path, provider: str, explicit: bool):
-    """An onnxruntime session for one model file, set up as every ColorMotion graph runs."""
+def session_threads(render_threads: int) -> int:
+    """ORT threads per session when `render_threads` frames render at once: together they use
+    `thread_count()` cores, not that many each (measured with `colormotion bench` on 2 cores:
+    1080p in order 6.0 -> 7.2 fps with 2 render threads of 1 ORT thread instead of 2 of 2)."""
+    return max(1, thread_count() // max(1, render_threads))
+
+
+def open_session(path: Path, provider: str, explicit: bool, threads: int | None = None):
+    """An onnxruntime session for one model file, set up as every ColorMotion graph runs;
+    `threads` intra-op threads (default `thread_count()`)."""
     ort = import_onnxruntime()
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = thread_count()
+    options.intra_op_num_threads = threads or thread_count()
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -243,12 +251,12 @@ class StepModel:
     safe to call from several threads at once (onnxruntime sessions are).
     """
 
-    def __init__(self, path: str | Path | None = None, provider: str = "auto"):
+    def __init__(self, path: str | Path | None = None, provider: str = "auto", threads: int | None = None):
         explicit = path is not None or bool(os.environ.get("COLORMOTION_MODEL", "").strip())
         self.path = Path(path).expanduser() if path is not None else default_model_path()
         self.explicit = explicit
         self.sha256 = verify_model_file(self.path, require_checksum=not explicit)
-        self._session = self._open_session(provider)
+        self._session = open_session(self.path, provider, self.explicit, threads)
         self.provider = self._session.get_providers()[0]
         self.feature_channels, self.feature_stride, self.version = self._check_contract()
         log.info(
@@ -259,9 +267,6 @@ class StepModel:
             self.feature_stride,
             self.provider,
         )
-
-    def _open_session(self, provider: str):
-        return open_session(self.path, provider, self.explicit)
 
     def _check_contract(self) -> tuple[int, int, str]:
         session = self._session
@@ -369,8 +374,11 @@ _MODELS: dict[tuple, StepModel] = {}
 _MODELS_LOCK = threading.Lock()
 
 
-def load_model(path: str | Path | None = None, provider: str = "auto") -> StepModel:
-    """The shared StepModel for (file, provider); loaded (and verified) once per process.
+def load_model(
+    path: str | Path | None = None, provider: str = "auto", threads: int | None = None
+) -> StepModel:
+    """The shared StepModel (or GraphModel) for (file, provider, ORT threads per session, default
+    `thread_count()`); loaded (and verified) once per process.
 
     A file replaced on disk (new size or mtime) is loaded afresh.
     """
@@ -380,7 +388,7 @@ def load_model(path: str | Path | None = None, provider: str = "auto") -> StepMo
     except OSError as error:
         explicit = path is not None or bool(os.environ.get("COLORMOTION_MODEL", "").strip())
         raise ModelError(f"model file {resolved} does not exist; {_advice(explicit)}") from error
-    key = (str(resolved.resolve()), stat.st_size, stat.st_mtime_ns, provider, path is None)
+    key = (str(resolved.resolve()), stat.st_size, stat.st_mtime_ns, provider, path is None, threads)
     with _MODELS_LOCK:
         model = _MODELS.get(key)
         if model is None:
@@ -388,9 +396,9 @@ def load_model(path: str | Path | None = None, provider: str = "auto") -> StepMo
 
             if is_graph_model(resolved):  # a contract-2 model folder
                 explicit = path is not None or bool(os.environ.get("COLORMOTION_MODEL", "").strip())
-                model = GraphModel(resolved, provider, explicit=explicit)
+                model = GraphModel(resolved, provider, explicit=explicit, threads=threads)
             else:
-                model = StepModel(resolved if path is not None else None, provider)
+                model = StepModel(resolved if path is not None else None, provider, threads)
             _MODELS[key] = model
         return model
 

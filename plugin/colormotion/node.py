@@ -371,15 +371,23 @@ class ColorizeNode:
     hints: a HintSet used in addition to the hints_json parameter and the slots (the CLI's --hints).
     references: colormotion.references.ReferenceFrame values (the CLI's --reference), in addition
     to the references of the hint sets (contract-2 models).
+    model_threads: ONNX Runtime threads per session (default: every core); an adapter that
+    renders several frames at once gives each a share (colormotion.model.session_threads).
     """
 
     def __init__(
-        self, model_path: str | Path | None = None, provider: str | None = None, hints=None, references=()
+        self,
+        model_path: str | Path | None = None,
+        provider: str | None = None,
+        hints=None,
+        references=(),
+        model_threads: int | None = None,
     ):
         self.model_path = model_path
         self.provider = provider
         self.hints = hints
         self.references = tuple(references)
+        self.model_threads = model_threads
 
     def settings(self, time: float, params: ParamSource):
         """EngineSettings from the parameters at `time`."""
@@ -400,7 +408,7 @@ class ColorizeNode:
         from .model import load_model
 
         provider = self.provider or str(params.value("provider", time))
-        return load_model(self.model_path, provider)
+        return load_model(self.model_path, provider, self.model_threads)
 
     def render(self, time: float, source: FrameSource, params: ParamSource, references=()) -> np.ndarray:
         """The colour frame at `time`: same size, dtype and alpha as the source frame.

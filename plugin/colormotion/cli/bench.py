@@ -127,6 +127,8 @@ def run_scenario(scenario: Scenario, frame_count: int, model: str | None, provid
         window=None,
         cut_sensitivity=None,
         transfer=None,
+        # as colorize renders in order; a random access renders one frame at a time
+        render_threads=1 if scenario.order == "random" else RENDER_THREADS,
     )
     node, params = engine.build_node(arguments, None)
     source = open_source(clip, cache_frames=engine.cache_frames(arguments))

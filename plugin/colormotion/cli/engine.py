@@ -137,10 +137,16 @@ def build_node(args: argparse.Namespace, hints, references=()):
         "input_transfer": args.transfer,
     }
     values = {name: value for name, value in values.items() if value is not None}
-    from ..model import require_provider
+    from ..model import require_provider, session_threads
 
     require_provider(args.provider)  # asked for by name: missing is an error (exit 5), not a fallback
-    node = ColorizeNode(model_path=args.model, provider=args.provider, hints=hints, references=references)
+    node = ColorizeNode(
+        model_path=args.model,
+        provider=args.provider,
+        hints=hints,
+        references=references,
+        model_threads=session_threads(getattr(args, "render_threads", 1)),
+    )
     params = StaticParams(values)
     model = node.model(0, params)  # load now: a model error stops the command before any frame
     from ..model import ModelError, StepModel
