@@ -176,8 +176,8 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
         0.0,
         "Vividness",
         help="Where the model is unsure of a colour, favour rarer, more saturated ones: 0 gives the "
-        "colours as trained, 0.5 about doubles their saturation. Hints and references keep their "
-        "colours. Needs a contract-2 model (the bundled one).",
+        "colours as trained, 0.25 about twice as colourful, with more flicker. Hinted pixels keep "
+        "their colours. Needs a contract-2 model (the bundled one).",
         minimum=0.0,
         maximum=2.0,
         display_minimum=0.0,

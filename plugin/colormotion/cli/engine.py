@@ -30,7 +30,7 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         metavar="V",
         help="favour rarer, more saturated colours where the model is unsure, 0..2 (default 0: as "
-        "trained; contract-2 models)",
+        "trained; 0.25 about twice as colourful, with more flicker; contract-2 models)",
     )
     group.add_argument(
         "--working-resolution",
