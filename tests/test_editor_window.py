@@ -144,6 +144,28 @@ def test_the_live_view_plays_a_file_with_its_frame_rate(qtbot, tmp_path, random_
         assert live.colorized.pixmap() is not None and not live.colorized.pixmap().isNull()
         live.guidance.setValue(0)
         assert live.strength == 0.0
+        assert not live.vividness_slider.isEnabled()  # a contract-1 model has no vividness
+    finally:
+        live.close()
+
+
+def test_the_live_views_vividness_reaches_the_render(qtbot, tmp_path, random_graph_model):
+    from colormotion.editor.live import FileFeed, LiveWindow
+
+    clip = write_sequence(tmp_path / "clip", moving_frames(40, 128, 96))
+    live = LiveWindow(FileFeed(clip), model=str(random_graph_model), working_resolution=96)
+    renders = []
+    real = live.node.render
+    live.node.render = lambda t, source, params: (
+        renders.append(params.value("vividness", t)) or real(t, source, params)
+    )
+    live.show()
+    try:
+        assert live.vividness_slider.isEnabled()
+        qtbot.waitUntil(lambda: len(renders) >= 2, timeout=30000)
+        live.vividness_slider.setValue(60)
+        assert live.vividness == 0.6
+        qtbot.waitUntil(lambda: renders[-1] == 0.6, timeout=30000)
     finally:
         live.close()
 

@@ -1,5 +1,6 @@
 """`colormotion live`: the monograph's real-time demo (its Fig. 13): a stream and its colorization
-side by side, a guidance control (colour strength) and the measured frame rate.
+side by side, a guidance control (colour strength), a vividness control and the measured frame
+rate.
 
 Frames come from a camera (OpenCV) or from a file played in real time; they stream through the
 engine in order, as a host's playback does (the temporal state carries from frame to frame).
@@ -109,6 +110,15 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.guidance.setRange(0, 200)
         self.guidance.setValue(100)
         self.guidance.valueChanged.connect(lambda value: setattr(self, "strength", value / 100))
+        self.vividness = 0.0
+        self.vividness_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.vividness_slider.setRange(0, 100)  # 0..1, the node's display range
+        self.vividness_slider.valueChanged.connect(lambda value: setattr(self, "vividness", value / 100))
+        if not self._model_has_vividness():
+            self.vividness_slider.setEnabled(False)
+            self.vividness_slider.setToolTip(
+                "this model has no vividness input (contract 1, or exported before it)"
+            )
         self.fps_label = QtWidgets.QLabel("– fps")
         self.frames_shown, self.fps = 0, 0.0
         pictures = QtWidgets.QHBoxLayout()
@@ -117,6 +127,8 @@ class LiveWindow(QtWidgets.QMainWindow):
         controls = QtWidgets.QHBoxLayout()
         controls.addWidget(QtWidgets.QLabel("Guidance (colour strength)"))
         controls.addWidget(self.guidance, 1)
+        controls.addWidget(QtWidgets.QLabel("Vividness"))
+        controls.addWidget(self.vividness_slider, 1)
         controls.addWidget(self.fps_label)
         central = QtWidgets.QWidget()
         column = QtWidgets.QVBoxLayout(central)
@@ -130,6 +142,12 @@ class LiveWindow(QtWidgets.QMainWindow):
         self._thread = threading.Thread(target=self._run, name="colormotion-live", daemon=True)
         self._thread.start()
 
+    def _model_has_vividness(self) -> bool:
+        try:
+            return bool(getattr(self.node.model(0, StaticParams()), "has_vividness", False))
+        except Exception:  # a model error is shown by the render thread, in the window
+            return False
+
     def _run(self) -> None:
         source = LiveSource()
         begin, index, last_shown, rate = time.perf_counter(), 0, None, 0.0
@@ -141,7 +159,11 @@ class LiveWindow(QtWidgets.QMainWindow):
                     return
                 t = source.push(frame, index)
                 params = StaticParams(
-                    {"working_resolution": self.working_resolution, "strength": self.strength}
+                    {
+                        "working_resolution": self.working_resolution,
+                        "strength": self.strength,
+                        "vividness": self.vividness,
+                    }
                 )
                 colour = self.node.render(t, source, params)
                 now = time.perf_counter()
