@@ -383,14 +383,17 @@ def test_fps_for_a_video_made_from_images(capsys, tmp_path, random_model):
     assert frame_rate(tmp_path / "v.mp4") == Fraction(30000, 1001)
 
 
-def test_render_threads_change_speed_not_frames(tmp_path, random_model):
+@pytest.mark.parametrize("model_fixture", ["random_model", "random_graph_model"])
+def test_render_threads_change_speed_not_frames(tmp_path, model_fixture, request, monkeypatch):
     """Frames rendered two or three at once (the default overlaps model and colour work) are the
-    bytes one thread writes."""
+    bytes one thread writes, though each onnxruntime session then runs 4, 2 or 1 threads."""
+    model = request.getfixturevalue(model_fixture)
+    monkeypatch.setenv("COLORMOTION_THREADS", "4")
     pattern = write_sequence(tmp_path / "in", moving_frames(9))
     outputs = {}
     for threads in (1, 2, 3):
         out = tmp_path / f"out{threads}"
-        argv = ["colorize", pattern, str(out / "f.####.png"), "--model", str(random_model), "-q"]
+        argv = ["colorize", pattern, str(out / "f.####.png"), "--model", str(model), "-q"]
         assert main([*argv, "--render-threads", str(threads)]) == EXIT_OK
         outputs[threads] = [p.read_bytes() for p in sorted(out.iterdir())]
     assert len(outputs[1]) == 9 and outputs[1] == outputs[2] == outputs[3]
