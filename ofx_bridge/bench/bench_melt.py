@@ -5,7 +5,11 @@ latency, and the per-frame cost inside melt against the node alone in this proce
 decoded pixels, handed over as melt does (RGBA, streamed in order, real_time=0). melt writes raw
 video to /dev/null so that encoding in its own threads does not compete. Prints numbers only.
 
-    python ofx_bridge/bench/bench_melt.py [--melt PATH] [--frames 24] [--width 1920] [--height 1080]
+A shared machine's speed drifts over minutes (another job, a noisy neighbour on a VM), so melt
+and the node alone run in alternation, `--repeats` times, and each melt run is compared with
+the node run next to it; the summary is the median of those ratios.
+
+    python ofx_bridge/bench/bench_melt.py [--melt PATH] [--frames 24] [--width 1920] [--height 1080] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -38,6 +42,42 @@ def run_melt(melt: Path, arguments: list[str], env: dict) -> float:
     return time.perf_counter() - started
 
 
+def melt_timings(melt: Path, clip: Path, bundle_dir: Path, log: Path) -> list[tuple[float, float]]:
+    """(total ms, node ms) of each frame the bundle rendered in melt, from the bridge's log."""
+    env = {
+        "OFX_PLUGIN_PATH": str(bundle_dir),
+        "COLORMOTION_OFX_LOG": str(log),
+        "COLORMOTION_OFX_TIMINGS": "1",
+    }
+    # raw video to /dev/null: encoding in melt's own threads would compete with the node
+    consumer = ["-consumer", "avformat:/dev/null", "f=rawvideo", "vcodec=rawvideo", "real_time=0"]
+    run_melt(melt, ["-silent", str(clip), "-filter", FILTER, *consumer], env)
+    found = re.findall(r"render t=\d+ total=([\d.]+) ms node=([\d.]+) ms", log.read_text())
+    return [(float(total), float(node)) for total, node in found]
+
+
+def node_alone(frames: list[np.ndarray]) -> list[float]:
+    """ms per frame of a fresh ColorizeNode fed the frames as the bridge feeds it in melt:
+    streamed, the current frame only, no identity."""
+    from colormotion.temporal.cache import PROCESS_CACHE
+
+    class Streamed:
+        first_frame, last_frame, random_access, identity, current = 0, len(frames) - 1, False, None, 0
+
+        def frame(self, t: int) -> np.ndarray:
+            return frames[self.current]
+
+    PROCESS_CACHE.clear()  # as a fresh melt process starts: nothing cached from the last run
+    node, source, params = ColorizeNode(), Streamed(), StaticParams()
+    times = []
+    for t in range(len(frames)):
+        source.current = t
+        started = time.perf_counter()
+        node.render(t, source, params)
+        times.append(1e3 * (time.perf_counter() - started))
+    return times
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -46,7 +86,10 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=24)
     parser.add_argument("--width", type=int, default=1920)
     parser.add_argument("--height", type=int, default=1080)
+    parser.add_argument("--repeats", type=int, default=3, help="melt and node-alone runs, alternated")
     args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error(f"--repeats must be at least 1, got {args.repeats}")
     with tempfile.TemporaryDirectory(prefix="colormotion-melt-bench-") as scratch:
         work = Path(scratch)
         bundle_dir = work / "ofx"
@@ -61,19 +104,6 @@ def main() -> int:
             print(f"melt -query producers {label}: {1e3 * seconds:.0f} ms (median of 5)")
 
         clip = write_gray_clip(work / "clip.mkv", args.width, args.height, count=args.frames)
-        log = work / "ofx.log"
-        env = {
-            "OFX_PLUGIN_PATH": str(bundle_dir),
-            "COLORMOTION_OFX_LOG": str(log),
-            "COLORMOTION_OFX_TIMINGS": "1",
-        }
-        # raw video to /dev/null: encoding PNGs in melt's own threads would compete with the node
-        consumer = ["-consumer", "avformat:/dev/null", "f=rawvideo", "vcodec=rawvideo", "real_time=0"]
-        run_melt(args.melt, ["-silent", str(clip), "-filter", FILTER, *consumer], env)
-        timings = [
-            (float(total), float(node))
-            for total, node in re.findall(r"render t=\d+ total=([\d.]+) ms node=([\d.]+) ms", log.read_text())
-        ]
         (work / "decoded").mkdir()
         decoded = ["-consumer", f"avformat:{work}/decoded/f_%04d.png", "vcodec=png", "real_time=0"]
         run_melt(args.melt, ["-silent", str(clip), *decoded], {})
@@ -82,32 +112,24 @@ def main() -> int:
             cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGBA)
             for p in sorted((work / "decoded").glob("f_*.png"))
         ]
-
-        class Streamed:
-            """What the bridge gives the node in melt: the current frame only, no identity."""
-
-            first_frame, last_frame, random_access, identity, current = 0, len(frames) - 1, False, None, 0
-
-            def frame(self, t: int) -> np.ndarray:
-                return frames[self.current]
-
-        node, source, params = ColorizeNode(), Streamed(), StaticParams()
-        alone = []
-        for t in range(len(frames)):
-            source.current = t
-            started = time.perf_counter()
-            node.render(t, source, params)
-            alone.append(1e3 * (time.perf_counter() - started))
-    later = timings[1:]
-    print(f"frames: {len(timings)} x {args.width}x{args.height}, melt real_time=0")
-    print(f"first frame in melt (starts Python, loads the model): {timings[0][0]:.0f} ms")
-    print(f"later frames in melt, median: {statistics.median(t for t, _ in later):.1f} ms")
-    print(f"  of which ColorizeNode.render, median: {statistics.median(n for _, n in later):.1f} ms")
-    print(
-        f"node alone in this process (same RGBA frames, streamed), median: {statistics.median(alone[1:]):.1f} ms"
-    )
-    ratio = statistics.median(t for t, _ in later) / statistics.median(alone[1:])
-    print(f"melt / node alone: {ratio:.2f}x")
+        ratios = []
+        for repeat in range(args.repeats):
+            timings = melt_timings(args.melt, clip, bundle_dir, work / f"ofx-{repeat}.log")
+            alone = node_alone(frames)
+            later = timings[1:]
+            in_melt = statistics.median(t for t, _ in later)
+            ratios.append(in_melt / statistics.median(alone[1:]))
+            print(f"run {repeat + 1}: {len(timings)} x {args.width}x{args.height}, melt real_time=0")
+            print(f"  first frame in melt (starts Python, loads the model): {timings[0][0]:.0f} ms")
+            print(f"  later frames in melt, median: {in_melt:.1f} ms")
+            print(
+                f"    of which ColorizeNode.render, median: {statistics.median(n for _, n in later):.1f} ms"
+            )
+            print(
+                f"  node alone in this process (same RGBA frames, streamed), median: {statistics.median(alone[1:]):.1f} ms"
+            )
+            print(f"  melt / node alone: {ratios[-1]:.2f}x")
+    print(f"melt / node alone, median of {len(ratios)} runs: {statistics.median(ratios):.2f}x")
     return 0
 
 
