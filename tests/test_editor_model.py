@@ -170,6 +170,24 @@ def test_the_proxy_renderer_colours_a_frame_with_the_documents_hints(tmp_path, r
         renderer.close()
 
 
+def test_the_proxy_renderer_shows_the_renders_look(tmp_path, random_graph_model, capsys):
+    """The preview renders with the node's (or the command line's) strength and vividness."""
+    from colormotion.cli.main import EXIT_USAGE, main
+
+    clip = write_sequence(tmp_path / "clip", moving_frames(4, 192, 128))
+    plain = ProxyRenderer(clip, model=str(random_graph_model), short_side=64)
+    vivid = ProxyRenderer(clip, model=str(random_graph_model), short_side=64, look={"vividness": 1.0})
+    try:
+        assert not np.array_equal(plain.colour(2, HintSet.empty()), vivid.colour(2, HintSet.empty()))
+    finally:
+        plain.close()
+        vivid.close()
+    with pytest.raises(ValueError, match="not working_resolution"):
+        ProxyRenderer(clip, look={"working_resolution": 512})
+    assert main(["edit", clip, "--vividness", "5"]) == EXIT_USAGE  # before any window opens
+    assert "--vividness must be within 0..2" in capsys.readouterr().err
+
+
 def test_the_command_line_and_the_plug_in_never_import_qt():
     import subprocess
     import sys

@@ -45,6 +45,9 @@ class Node:
     def __getitem__(self, key: str) -> Knob:
         return self.knobs[key]
 
+    def knob(self, key: str) -> Knob | None:  # Nuke's: None for a knob the node lacks
+        return self.knobs.get(key)
+
 
 class Menu:
     def __init__(self) -> None:
@@ -118,10 +121,35 @@ def test_the_editor_opens_on_the_knobs_hints_and_saves_back_into_the_knob(
     window = colormotion_nuke.open_editor(FakeNuke(node), model=str(random_model))
     try:
         assert window.document.data == hints
+        assert window.renderer.look == {}  # a node without look knobs: the defaults
         window._add_hint(0.2, 0.2)
         assert window.save()
         saved = json.loads(node["hints_json"].value())
         assert [h["id"] for h in saved["hints"]] == ["a", "hint2"]
+    finally:
+        monkeypatch.setattr(
+            QtWidgets.QMessageBox, "question", lambda *a, **k: QtWidgets.QMessageBox.StandardButton.Discard
+        )
+        window.close()
+
+
+def test_the_preview_takes_the_nodes_look(qtbot, tmp_path, random_graph_model, monkeypatch):
+    """Strength and vividness set on the node reach the editor's preview renders."""
+    pytest.importorskip("qtpy")
+    from qtpy import QtWidgets
+
+    clip = write_sequence(tmp_path / "clip", moving_frames(4, 96, 64))
+    node = Node(
+        colormotion_nuke.COLORIZE_NODE,
+        "Colorize1",
+        Node("Read", "Read1", file=clip),
+        hints_json="",
+        strength="0.5",
+        vividness="0.3",
+    )
+    window = colormotion_nuke.open_editor(FakeNuke(node), model=str(random_graph_model))
+    try:
+        assert window.renderer.look == {"strength": 0.5, "vividness": 0.3}
     finally:
         monkeypatch.setattr(
             QtWidgets.QMessageBox, "question", lambda *a, **k: QtWidgets.QMessageBox.StandardButton.Discard

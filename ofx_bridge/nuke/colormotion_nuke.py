@@ -54,6 +54,19 @@ def write_hints(node, text: str) -> None:
     node[HINTS_KNOB].setValue(text)
 
 
+def node_look(node) -> dict:
+    """The node's look parameters (colormotion.editor.preview.LOOK_PARAMS), so the preview shows
+    what the node renders; a knob the node lacks (an older bundle) is left at its default."""
+    from colormotion.editor.preview import LOOK_PARAMS
+
+    look = {}
+    for name in LOOK_PARAMS:
+        knob = node.knob(name)
+        if knob is not None:
+            look[name] = float(knob.value())
+    return look
+
+
 def open_editor(nuke, model: str | None = None):
     """The panel command: the editor on the selected node, saves going into its knob."""
     from colormotion.editor.document import HintDocument
@@ -64,7 +77,8 @@ def open_editor(nuke, model: str | None = None):
     clip = input_clip(node)
     folder = Path(tempfile.mkdtemp(prefix="colormotion-nuke-"))
     document = HintDocument(hints_from_knob(node), path=folder / f"{node.name()}_hints.json")
-    window = EditorWindow(ProxyRenderer(clip, model=model), document, clip, model)
+    renderer = ProxyRenderer(clip, model=model, look=node_look(node))
+    window = EditorWindow(renderer, document, clip, model)
     window.saved.connect(lambda text: write_hints(node, text))
     window.show()
     return window  # the caller keeps a reference, or Qt closes it at once

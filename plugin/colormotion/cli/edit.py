@@ -24,7 +24,27 @@ def add_parser(commands) -> argparse.ArgumentParser:
         "--reference", action="append", metavar="FRAME=IMAGE", help="a colour image of FRAME (repeatable)"
     )
     parser.add_argument("--model", metavar="PATH", help="model for the preview (default: the bundled one)")
+    parser.add_argument(
+        "--strength", type=float, metavar="S", help="the render's colour strength, for the preview (0..4)"
+    )
+    parser.add_argument(
+        "--vividness", type=float, metavar="V", help="the render's vividness, for the preview (0..2)"
+    )
     return parser
+
+
+def preview_look(args: argparse.Namespace) -> dict:
+    """The look options given (colorize's ranges), as node parameter values."""
+    from ..contract import MAX_VIVIDNESS
+
+    look = {}
+    for name, top in (("strength", 4.0), ("vividness", MAX_VIVIDNESS)):
+        value = getattr(args, name)
+        if value is not None:
+            if not 0.0 <= value <= top:
+                raise UsageError(f"--{name} must be within 0..{top:g}, got {value}")
+            look[name] = value
+    return look
 
 
 def qt_widgets():
@@ -41,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from ..editor.document import HintDocument
     from ..references import parse_reference_argument
 
+    look = preview_look(args)
     QtWidgets = qt_widgets()  # noqa: N806 (a module)
     hints_path = Path(args.hints) if args.hints else None
     document = (
@@ -53,7 +74,9 @@ def run(args: argparse.Namespace) -> int:
     from ..editor.window import EditorWindow
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
-    window = EditorWindow(ProxyRenderer(args.clip, model=args.model), document, args.clip, args.model)
+    window = EditorWindow(
+        ProxyRenderer(args.clip, model=args.model, look=look), document, args.clip, args.model
+    )
     window.show()
     app.exec()
     return 0

@@ -25,6 +25,9 @@ from ..node import ColorizeNode, StaticParams
 
 PROXY_SHORT_SIDE = 270  # a quarter of 1080p: fast, and enough to judge colours
 PREVIEW_WORKING_RESOLUTION = 256
+# The node's parameters that change the look of a frame (not its speed): the preview takes the
+# render's values of these, so it shows what the render will.
+LOOK_PARAMS = ("strength", "vividness")
 
 
 class _ProxySource:
@@ -69,7 +72,13 @@ class ProxyRenderer:
         model: str | None = None,
         short_side: int = PROXY_SHORT_SIDE,
         working_resolution: int = PREVIEW_WORKING_RESOLUTION,
+        look: dict | None = None,
     ) -> None:
+        """`look`: values of LOOK_PARAMS (the node's, or the command line's) for the preview."""
+        look = dict(look or {})
+        unknown = set(look) - set(LOOK_PARAMS)
+        if unknown:
+            raise ValueError(f"the preview takes {', '.join(LOOK_PARAMS)}, not {', '.join(sorted(unknown))}")
         from ..io.source import open_source
 
         self._source = open_source(str(clip), cache_frames=20)
@@ -79,8 +88,9 @@ class ProxyRenderer:
         self.first_frame, self.last_frame = self.proxy.first_frame, self.proxy.last_frame
         self._model = model
         working = min(working_resolution, _floor32(short_side))
-        self._params = StaticParams({"working_resolution": working})
-        self._draft_params = StaticParams({"working_resolution": working, "stateless": True})
+        self.look = look
+        self._params = StaticParams({**look, "working_resolution": working})
+        self._draft_params = StaticParams({**look, "working_resolution": working, "stateless": True})
 
     def set_full_resolution(self, full: bool) -> None:
         """Preview at the clip's own size (slower: on demand) or at the proxy size. The model's
