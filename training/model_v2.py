@@ -120,12 +120,31 @@ class ColorMotionNet2(nn.Module):
     KEY_STRIDE = 16
     KEY_CHANNELS = 32
 
-    def __init__(self, backbone: MobileNetV2 | None = None, widths: tuple[int, int, int] = (64, 48, 24)):
+    def __init__(
+        self,
+        backbone: MobileNetV2 | None = None,
+        widths: tuple[int, int, int] = (64, 48, 24),
+        state_activation: str = "prelu",
+    ):
+        """`state_activation` of the state features (encode's `current`), "relu" or "prelu".
+        Behind a ReLU (run v2, the model 2.x it shipped, run v3) they became a sparse code that
+        fires on training crops (~2 % nonzero) and almost never on full frames at the working
+        size (0.02 % on held-out photos at 256x256): there the paper's state and the decoder's
+        stride-8 input, the only way semantics reach the classifier, carry nearly nothing. A
+        PReLU's negative slope keeps every unit's gradient. Checkpoints whose spec lacks the
+        key are ReLU networks."""
         super().__init__()
+        if state_activation not in ("relu", "prelu"):
+            raise ValueError(f"state_activation must be 'relu' or 'prelu', got {state_activation!r}")
         c, k = self.FEATURE_CHANNELS, self.KEY_CHANNELS
         d8, d4, d2 = widths
         self.encoder = LightnessEncoder(backbone if backbone is not None else MobileNetV2())
-        self.fuse = nn.Sequential(conv_relu(CH_S16 + CH_S8, c, 1), conv_relu(c, c))
+        # the activation is a module of its own: the conv's parameter names stay those of v2's
+        self.fuse = nn.Sequential(
+            conv_relu(CH_S16 + CH_S8, c, 1), nn.Sequential(nn.Conv2d(c, c, 3, padding=1))
+        )
+        self.state_activation = state_activation
+        self.state_act = nn.PReLU(c, init=0.25) if state_activation == "prelu" else nn.ReLU()
         self.to_key = nn.Conv2d(CH_S16, k, 1)
         # Sharpness of the attention over cosine similarities, learned (log scale).
         self.log_sharpness = nn.Parameter(torch.tensor(np.log(10.0), dtype=torch.float32))
@@ -162,7 +181,7 @@ class ColorMotionNet2(nn.Module):
     def encode(self, gray: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """gray -> (current [N,C,H/8,W/8], key [N,K,H/16,W/16], s4 skip, s2 skip)."""
         s2, s4, s8, s16 = self.encoder(gray)
-        current = self.fuse(torch.cat((upsample2(s16), s8), dim=1))
+        current = self.state_act(self.fuse(torch.cat((upsample2(s16), s8), dim=1)))
         return current, self.key(s16), s4, s2
 
     def key(self, s16: torch.Tensor) -> torch.Tensor:
@@ -236,7 +255,19 @@ class ColorMotionNet2(nn.Module):
         return zeros(current.shape), zeros(n, 2, h, w), zeros(n, 1, 1, 1)
 
     def spec(self) -> dict:
-        return {"widths": (self.at8[0][0].out_channels, self.at4[1].out_channels, self.at2[1].out_channels)}
+        widths = (self.at8[0][0].out_channels, self.at4[1].out_channels, self.at2[1].out_channels)
+        return {"widths": widths, "state_activation": self.state_activation}
+
+
+def switch_to_prelu_state(net: ColorMotionNet2) -> None:
+    """Give a ReLU-state network (run v2, v3) a PReLU whose negative slope starts at 0: the same
+    function to the bit, but the units that stay below zero on full frames get a gradient
+    again, through the slope, from the first step of a fine-tune."""
+    if net.state_activation == "prelu":
+        raise ValueError("the network's state activation is a PReLU already")
+    channels = net.FEATURE_CHANNELS
+    net.state_act = nn.PReLU(channels, init=0.0).to(next(net.parameters()).device)
+    net.state_activation = "prelu"
 
 
 @torch.no_grad()

@@ -31,7 +31,7 @@ import torch.nn.functional as F  # noqa: E402
 from colormotion.temporal import propagate  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 
-from training.model_v2 import ColorMotionNet2, pooled, premultiplied  # noqa: E402
+from training.model_v2 import ColorMotionNet2, pooled, premultiplied, switch_to_prelu_state  # noqa: E402
 from training.train import RunLog, config_from_args, epoch_loader, lr_factor, seed_everything  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -66,6 +66,9 @@ class TrainConfig:
     rebalance_lambda: float = 0.5
     # the a*b* loss stops at the classifier (its median pull mutes the annealed mean's colour)
     classifier_from_ce_only: bool = False
+    # "prelu" or "relu" after `fuse` (ColorMotionNet2); a fine-tune of a ReLU checkpoint (run v2,
+    # v3) with "prelu" switches it (switch_to_prelu_state: the same function at the switch)
+    state_activation: str = "prelu"
     threads: int = 2
     log_every: int = 20
     val_every: int = 500
@@ -197,6 +200,9 @@ def validate(model: ColorMotionNet2, val_set, config: TrainConfig) -> dict[str, 
     loader = DataLoader(val_set, batch_size=config.batch_size, num_workers=config.workers)
     sums: dict[str, list[float]] = {}
     for batch in loader:
+        current = model.encode(batch["gray"][:, 0])[0]  # how alive: v2's ReLU left 0.02 % nonzero
+        sums.setdefault("val_state_nonzero", []).append(float((current != 0).float().mean()))
+        sums.setdefault("val_state_std", []).append(float(current.std()))
         (_, _), (ab, _) = run_sample(model, batch)
         error = ((ab - batch["ab"][:, 1]) ** 2).mean(dim=(1, 2, 3))
         grey = (batch["ab"][:, 1] ** 2).mean(dim=(1, 2, 3))
@@ -217,16 +223,29 @@ def validate(model: ColorMotionNet2, val_set, config: TrainConfig) -> dict[str, 
 
 
 def build_model(config: TrainConfig) -> ColorMotionNet2:
+    """The network to train: fresh from MobileNetV2, or `init_from` a checkpoint (switched to a
+    PReLU state activation when asked)."""
     if config.init_from:
-        return load_checkpoint_model(config.init_from).train()
+        model = load_checkpoint_model(config.init_from)
+        if model.state_activation != config.state_activation:
+            if config.state_activation != "prelu":
+                raise ValueError(
+                    f"{config.init_from} has a PReLU state activation; it cannot go back to a ReLU"
+                )
+            switch_to_prelu_state(model)
+            print(
+                "switched the state activation to a PReLU (negative slope 0 at the switch)", file=sys.stderr
+            )
+        return model.train()
     if not TFLITE.is_file():
         raise FileNotFoundError(f"pretrained MobileNetV2 weights not found at {TFLITE}")
-    return ColorMotionNet2.from_tflite(TFLITE)
+    return ColorMotionNet2.from_tflite(TFLITE, state_activation=config.state_activation)
 
 
 def load_checkpoint_model(path: str | Path) -> ColorMotionNet2:
     state = torch.load(path, map_location="cpu", weights_only=False)
-    model = ColorMotionNet2(**state.get("model_spec", {}))
+    # specs written before state_activation existed are of ReLU networks (run v2, v3)
+    model = ColorMotionNet2(**{"state_activation": "relu", **state.get("model_spec", {})})
     model.load_state_dict(state["model"])
     if state.get("class_weights") is not None:
         lam = state.get("rebalance_lambda", TrainConfig.rebalance_lambda)
@@ -236,16 +255,17 @@ def load_checkpoint_model(path: str | Path) -> ColorMotionNet2:
 
 def build_optimizer(model: ColorMotionNet2, config: TrainConfig) -> torch.optim.Optimizer:
     encoder = list(model.encoder.parameters())
-    encoder_ids = {id(p) for p in encoder}
-    rest = [p for p in model.parameters() if id(p) not in encoder_ids]
+    slopes = list(model.state_act.parameters())  # a PReLU's: no decay, it would pull them to a ReLU
+    special = {id(p) for p in encoder + slopes}
+    rest = [p for p in model.parameters() if id(p) not in special]
     scaled = config.lr * config.encoder_lr_scale
-    return torch.optim.AdamW(
-        [
-            {"params": encoder, "lr": scaled, "base_lr": scaled},
-            {"params": rest, "lr": config.lr, "base_lr": config.lr},
-        ],
-        weight_decay=config.weight_decay,
-    )
+    groups = [
+        {"params": encoder, "lr": scaled, "base_lr": scaled},
+        {"params": rest, "lr": config.lr, "base_lr": config.lr},
+    ]
+    if slopes:  # only PReLU networks: a ReLU run's optimizer state keeps its two groups
+        groups.append({"params": slopes, "lr": config.lr, "base_lr": config.lr, "weight_decay": 0.0})
+    return torch.optim.AdamW(groups, weight_decay=config.weight_decay)
 
 
 def save_checkpoint(
