@@ -36,40 +36,47 @@ def test_a_detached_classifier_gives_the_same_colour_and_learns_from_cross_entro
     assert residual_grad_detached.abs().sum() > 0
 
 
-def test_the_state_activation_is_a_prelu_and_older_checkpoints_keep_their_relu(tmp_path):
-    """Behind a ReLU, run v2's state features almost never fired on full frames: new networks
-    use a PReLU; a checkpoint written before (no key in its spec) loads as it was trained, and a
-    fine-tune switches it to a PReLU with slope 0, the same function, whose slope then learns."""
+def test_new_networks_use_prelus_and_older_checkpoints_keep_their_relus(tmp_path):
+    """Behind ReLUs, run v2's state features almost never fired on full frames and most stride-2
+    decoder units died: new networks use PReLUs there; a checkpoint written before (no key in
+    its spec) loads as it was trained, and a fine-tune switches every such ReLU to a PReLU of
+    slope 0 (the same function) whose slopes then learn, without weight decay."""
     from training.train_v2 import TrainConfig, build_model, build_optimizer, load_checkpoint_model
 
     torch.manual_seed(0)
     fresh = ColorMotionNet2()
-    assert fresh.spec()["state_activation"] == "prelu"
-    old_net = ColorMotionNet2(state_activation="relu")
-    spec = {key: value for key, value in old_net.spec().items() if key != "state_activation"}
+    assert fresh.spec()["activation"] == "prelu"
+    assert not any(
+        isinstance(m, torch.nn.ReLU) for part in (fresh.at8, fresh.at4, fresh.at2) for m in part.modules()
+    )
+    old_net = ColorMotionNet2(activation="relu")
+    spec = {key: value for key, value in old_net.spec().items() if key != "activation"}
     old = tmp_path / "old.pt"
     torch.save({"model": old_net.state_dict(), "model_spec": spec, "class_weights": None}, old)
-    gray = torch.rand(2, 1, 64, 96)
     loaded = load_checkpoint_model(old)
-    assert loaded.state_activation == "relu"
+    assert loaded.activation == "relu"
+    x = example_inputs(loaded)
+    names = ("feat", "skip4", "skip2", "key", "guide", "ref_key", "ref_colour")
+    gray = torch.rand(2, 1, 64, 96)
     with torch.no_grad():
         relu_features = loaded.encode(gray)[0]
+        relu_ab = loaded.decode(*(x[n] for n in names))[0]
     assert (relu_features >= 0).all()
 
     switched = build_model(TrainConfig(init_from=str(old)))
-    assert switched.spec()["state_activation"] == "prelu"
+    assert switched.spec()["activation"] == "prelu"
+    prelus = [m for m in switched.modules() if isinstance(m, torch.nn.PReLU)]
+    assert len(prelus) == 8  # the state, fuse, at8 (its conv and 3 residuals), at4, at2
     with torch.no_grad():
         torch.testing.assert_close(switched.encode(gray)[0], relu_features, rtol=0, atol=0)
-    # the slope gets a gradient where the features are negative, and no weight decay
-    current = switched.encode(gray)[0]
-    current.sum().backward()
-    assert switched.state_act.weight.grad.abs().sum() > 0
-    groups = build_optimizer(switched, TrainConfig())
-    slope_group = [g for g in groups.param_groups if any(p is switched.state_act.weight for p in g["params"])]
-    assert slope_group and slope_group[0]["weight_decay"] == 0.0
+        torch.testing.assert_close(switched.decode(*(x[n] for n in names))[0], relu_ab, rtol=0, atol=0)
+    switched.encode(gray)[0].sum().backward()
+    assert switched.state_act.weight.grad.abs().sum() > 0  # dead units get a gradient
+    optimizer = build_optimizer(switched, TrainConfig())
+    no_decay = [g for g in optimizer.param_groups if g["weight_decay"] == 0.0]
+    assert len(no_decay) == 1 and {id(p) for p in no_decay[0]["params"]} == {id(m.weight) for m in prelus}
+    saved = tmp_path / "prelu.pt"
+    torch.save({"model": switched.state_dict(), "model_spec": switched.spec(), "class_weights": None}, saved)
+    assert load_checkpoint_model(saved).activation == "prelu"
     with pytest.raises(ValueError, match="cannot go back"):
-        saved = tmp_path / "prelu.pt"
-        torch.save(
-            {"model": switched.state_dict(), "model_spec": switched.spec(), "class_weights": None}, saved
-        )
-        build_model(TrainConfig(init_from=str(saved), state_activation="relu"))
+        build_model(TrainConfig(init_from=str(saved), activation="relu"))

@@ -124,18 +124,19 @@ class ColorMotionNet2(nn.Module):
         self,
         backbone: MobileNetV2 | None = None,
         widths: tuple[int, int, int] = (64, 48, 24),
-        state_activation: str = "prelu",
+        activation: str = "prelu",
     ):
-        """`state_activation` of the state features (encode's `current`), "relu" or "prelu".
-        Behind a ReLU (run v2, the model 2.x it shipped, run v3) they became a sparse code that
-        fires on training crops (~2 % nonzero) and almost never on full frames at the working
-        size (0.02 % on held-out photos at 256x256): there the paper's state and the decoder's
-        stride-8 input, the only way semantics reach the classifier, carry nearly nothing. A
-        PReLU's negative slope keeps every unit's gradient. Checkpoints whose spec lacks the
-        key are ReLU networks."""
+        """`activation` of the state features (encode's `current`) and of the decoder's layers,
+        "relu" or "prelu". Behind ReLUs (run v2, the model 2.x it shipped, run v3) most of those
+        units died: the state features became a sparse code that fires on ~2 % of training-crop
+        positions and 0.02 % of full frames at the working size (so at inference the paper's
+        state and the decoder's stride-8 input, the only way semantics reach the classifier,
+        carry nearly nothing), and 20 of the 24 stride-2 decoder channels are zero on 95 % of
+        positions. A PReLU's negative slope keeps every unit's gradient. Checkpoints whose spec
+        lacks the key are ReLU networks."""
         super().__init__()
-        if state_activation not in ("relu", "prelu"):
-            raise ValueError(f"state_activation must be 'relu' or 'prelu', got {state_activation!r}")
+        if activation not in ("relu", "prelu"):
+            raise ValueError(f"activation must be 'relu' or 'prelu', got {activation!r}")
         c, k = self.FEATURE_CHANNELS, self.KEY_CHANNELS
         d8, d4, d2 = widths
         self.encoder = LightnessEncoder(backbone if backbone is not None else MobileNetV2())
@@ -143,8 +144,7 @@ class ColorMotionNet2(nn.Module):
         self.fuse = nn.Sequential(
             conv_relu(CH_S16 + CH_S8, c, 1), nn.Sequential(nn.Conv2d(c, c, 3, padding=1))
         )
-        self.state_activation = state_activation
-        self.state_act = nn.PReLU(c, init=0.25) if state_activation == "prelu" else nn.ReLU()
+        self.state_act = nn.ReLU()
         self.to_key = nn.Conv2d(CH_S16, k, 1)
         # Sharpness of the attention over cosine similarities, learned (log scale).
         self.log_sharpness = nn.Parameter(torch.tensor(np.log(10.0), dtype=torch.float32))
@@ -163,6 +163,9 @@ class ColorMotionNet2(nn.Module):
         nn.init.zeros_(self.to_residual.bias)
         nn.init.zeros_(self.to_gate.weight)
         nn.init.constant_(self.to_gate.bias, -2.0)  # start trusting the guide only a little
+        self.activation = "relu"
+        if activation == "prelu":
+            use_prelu(self, init=0.25)
 
     @classmethod
     def from_tflite(cls, path: str | Path, **kwargs) -> ColorMotionNet2:
@@ -256,18 +259,40 @@ class ColorMotionNet2(nn.Module):
 
     def spec(self) -> dict:
         widths = (self.at8[0][0].out_channels, self.at4[1].out_channels, self.at2[1].out_channels)
-        return {"widths": widths, "state_activation": self.state_activation}
+        return {"widths": widths, "activation": self.activation}
 
 
-def switch_to_prelu_state(net: ColorMotionNet2) -> None:
-    """Give a ReLU-state network (run v2, v3) a PReLU whose negative slope starts at 0: the same
-    function to the bit, but the units that stay below zero on full frames get a gradient
-    again, through the slope, from the first step of a fine-tune."""
-    if net.state_activation == "prelu":
-        raise ValueError("the network's state activation is a PReLU already")
-    channels = net.FEATURE_CHANNELS
-    net.state_act = nn.PReLU(channels, init=0.0).to(next(net.parameters()).device)
-    net.state_activation = "prelu"
+def _relu_slots(net: ColorMotionNet2):
+    """(container, index, channels) of every ReLU of the state and the decoder (the encoder's
+    ReLU6s and the mask net's are the pretrained and the paper's, and stay)."""
+    yield net, "state_act", net.FEATURE_CHANNELS
+    for part in (net.fuse, net.at8, net.at4, net.at2):
+        for module in part.modules():
+            if isinstance(module, nn.Sequential):
+                for index, child in enumerate(module):
+                    if isinstance(child, (nn.ReLU, nn.PReLU)) and index > 0:
+                        yield module, index, module[index - 1].out_channels
+
+
+def use_prelu(net: ColorMotionNet2, init: float) -> None:
+    """Every ReLU of the state and the decoder becomes a PReLU of negative slope `init`."""
+    device = next(net.parameters()).device
+    for container, slot, channels in list(_relu_slots(net)):
+        prelu = nn.PReLU(channels, init=init).to(device)
+        if isinstance(slot, str):
+            setattr(container, slot, prelu)
+        else:
+            container[slot] = prelu
+    net.activation = "prelu"
+
+
+def switch_to_prelu(net: ColorMotionNet2) -> None:
+    """Give a ReLU network (run v2, v3) PReLUs whose negative slopes start at 0: the same function
+    to the bit, but dead units get a gradient again, through the slopes, from the first step of
+    a fine-tune."""
+    if net.activation == "prelu":
+        raise ValueError("the network's activations are PReLUs already")
+    use_prelu(net, init=0.0)
 
 
 @torch.no_grad()

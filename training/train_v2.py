@@ -29,9 +29,10 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from colormotion.temporal import propagate  # noqa: E402
+from torch import nn  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 
-from training.model_v2 import ColorMotionNet2, pooled, premultiplied, switch_to_prelu_state  # noqa: E402
+from training.model_v2 import ColorMotionNet2, pooled, premultiplied, switch_to_prelu  # noqa: E402
 from training.train import RunLog, config_from_args, epoch_loader, lr_factor, seed_everything  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -66,9 +67,9 @@ class TrainConfig:
     rebalance_lambda: float = 0.5
     # the a*b* loss stops at the classifier (its median pull mutes the annealed mean's colour)
     classifier_from_ce_only: bool = False
-    # "prelu" or "relu" after `fuse` (ColorMotionNet2); a fine-tune of a ReLU checkpoint (run v2,
-    # v3) with "prelu" switches it (switch_to_prelu_state: the same function at the switch)
-    state_activation: str = "prelu"
+    # "prelu" or "relu" for the state and the decoder (ColorMotionNet2); a fine-tune of a ReLU
+    # checkpoint (run v2, v3) with "prelu" switches it (switch_to_prelu: the same function)
+    activation: str = "prelu"
     threads: int = 2
     log_every: int = 20
     val_every: int = 500
@@ -223,29 +224,27 @@ def validate(model: ColorMotionNet2, val_set, config: TrainConfig) -> dict[str, 
 
 
 def build_model(config: TrainConfig) -> ColorMotionNet2:
-    """The network to train: fresh from MobileNetV2, or `init_from` a checkpoint (switched to a
-    PReLU state activation when asked)."""
+    """The network to train: fresh from MobileNetV2, or `init_from` a checkpoint (its ReLUs
+    switched to PReLUs when asked)."""
     if config.init_from:
         model = load_checkpoint_model(config.init_from)
-        if model.state_activation != config.state_activation:
-            if config.state_activation != "prelu":
-                raise ValueError(
-                    f"{config.init_from} has a PReLU state activation; it cannot go back to a ReLU"
-                )
-            switch_to_prelu_state(model)
+        if model.activation != config.activation:
+            if config.activation != "prelu":
+                raise ValueError(f"{config.init_from} has PReLU activations; they cannot go back to ReLUs")
+            switch_to_prelu(model)
             print(
-                "switched the state activation to a PReLU (negative slope 0 at the switch)", file=sys.stderr
+                "switched the state's and decoder's ReLUs to PReLUs (slope 0 at the switch)", file=sys.stderr
             )
         return model.train()
     if not TFLITE.is_file():
         raise FileNotFoundError(f"pretrained MobileNetV2 weights not found at {TFLITE}")
-    return ColorMotionNet2.from_tflite(TFLITE, state_activation=config.state_activation)
+    return ColorMotionNet2.from_tflite(TFLITE, activation=config.activation)
 
 
 def load_checkpoint_model(path: str | Path) -> ColorMotionNet2:
     state = torch.load(path, map_location="cpu", weights_only=False)
-    # specs written before state_activation existed are of ReLU networks (run v2, v3)
-    model = ColorMotionNet2(**{"state_activation": "relu", **state.get("model_spec", {})})
+    # specs written before `activation` existed are of ReLU networks (run v2, v3)
+    model = ColorMotionNet2(**{"activation": "relu", **state.get("model_spec", {})})
     model.load_state_dict(state["model"])
     if state.get("class_weights") is not None:
         lam = state.get("rebalance_lambda", TrainConfig.rebalance_lambda)
@@ -255,7 +254,8 @@ def load_checkpoint_model(path: str | Path) -> ColorMotionNet2:
 
 def build_optimizer(model: ColorMotionNet2, config: TrainConfig) -> torch.optim.Optimizer:
     encoder = list(model.encoder.parameters())
-    slopes = list(model.state_act.parameters())  # a PReLU's: no decay, it would pull them to a ReLU
+    # PReLU slopes: no decay, which would pull them back to ReLUs
+    slopes = [p for m in model.modules() if isinstance(m, nn.PReLU) for p in m.parameters()]
     special = {id(p) for p in encoder + slopes}
     rest = [p for p in model.parameters() if id(p) not in special]
     scaled = config.lr * config.encoder_lr_scale
