@@ -37,10 +37,12 @@ def test_a_detached_classifier_gives_the_same_colour_and_learns_from_cross_entro
 
 
 def test_new_networks_use_prelus_and_older_checkpoints_keep_their_relus(tmp_path):
-    """Behind ReLUs, run v2's state features almost never fired on full frames and most stride-2
+    """Behind ReLUs, run v2's state features became a sparse, memorising code and most stride-2
     decoder units died: new networks use PReLUs there; a checkpoint written before (no key in
-    its spec) loads as it was trained, and a fine-tune switches every such ReLU to a PReLU of
-    slope 0 (the same function) whose slopes then learn, without weight decay."""
+    its spec) loads as it was trained, and a fine-tune switches it: the decoder's ReLUs become
+    PReLUs of slope 0, the state path starts afresh (unit-spread features nobody reads yet), so
+    the network starts as the ReLU one with its state ignored. The slopes learn without decay."""
+    from training.model_v2 import upsample2
     from training.train_v2 import TrainConfig, build_model, build_optimizer, load_checkpoint_model
 
     torch.manual_seed(0)
@@ -55,23 +57,27 @@ def test_new_networks_use_prelus_and_older_checkpoints_keep_their_relus(tmp_path
     torch.save({"model": old_net.state_dict(), "model_spec": spec, "class_weights": None}, old)
     loaded = load_checkpoint_model(old)
     assert loaded.activation == "relu"
-    x = example_inputs(loaded)
-    names = ("feat", "skip4", "skip2", "key", "guide", "ref_key", "ref_colour")
-    gray = torch.rand(2, 1, 64, 96)
+    gray = torch.rand(4, 1, 64, 96)
     with torch.no_grad():
-        relu_features = loaded.encode(gray)[0]
-        relu_ab = loaded.decode(*(x[n] for n in names))[0]
-    assert (relu_features >= 0).all()
+        assert (loaded.encode(gray)[0] >= 0).all()
+        loaded.at8[0][0].weight[:, :64] = 0  # the ReLU network with its state ignored
+    x = example_inputs(loaded)
+    names = ("skip4", "skip2", "key", "guide", "ref_key", "ref_colour")
 
-    switched = build_model(TrainConfig(init_from=str(old)))
+    switched = build_model(TrainConfig(init_from=str(old)), gray)
     assert switched.spec()["activation"] == "prelu"
     prelus = [m for m in switched.modules() if isinstance(m, torch.nn.PReLU)]
     assert len(prelus) == 8  # the state, fuse, at8 (its conv and 3 residuals), at4, at2
     with torch.no_grad():
-        torch.testing.assert_close(switched.encode(gray)[0], relu_features, rtol=0, atol=0)
-        torch.testing.assert_close(switched.decode(*(x[n] for n in names))[0], relu_ab, rtol=0, atol=0)
+        want = loaded.decode(x["feat"], *(x[n] for n in names))[0]
+        for feat in (x["feat"], torch.randn_like(x["feat"])):  # whatever the state is
+            torch.testing.assert_close(switched.decode(feat, *(x[n] for n in names))[0], want, rtol=0, atol=0)
+        s2, s4, s8, s16 = switched.encoder(gray)
+        pre = switched.fuse(torch.cat((upsample2(s16), s8), dim=1))
+    torch.testing.assert_close(pre.mean(dim=(0, 2, 3)), torch.zeros(64), atol=1e-4, rtol=0)
+    torch.testing.assert_close(pre.std(dim=(0, 2, 3)), torch.ones(64), atol=1e-4, rtol=0)
     switched.encode(gray)[0].sum().backward()
-    assert switched.state_act.weight.grad.abs().sum() > 0  # dead units get a gradient
+    assert switched.state_act.weight.grad.abs().sum() > 0
     optimizer = build_optimizer(switched, TrainConfig())
     no_decay = [g for g in optimizer.param_groups if g["weight_decay"] == 0.0]
     assert len(no_decay) == 1 and {id(p) for p in no_decay[0]["params"]} == {id(m.weight) for m in prelus}
@@ -80,3 +86,5 @@ def test_new_networks_use_prelus_and_older_checkpoints_keep_their_relus(tmp_path
     assert load_checkpoint_model(saved).activation == "prelu"
     with pytest.raises(ValueError, match="cannot go back"):
         build_model(TrainConfig(init_from=str(saved), activation="relu"))
+    with pytest.raises(ValueError, match="sample frames"):
+        build_model(TrainConfig(init_from=str(old)))

@@ -223,18 +223,18 @@ def validate(model: ColorMotionNet2, val_set, config: TrainConfig) -> dict[str, 
 # ---------------------------------------------------------------- model and checkpoints
 
 
-def build_model(config: TrainConfig) -> ColorMotionNet2:
+def build_model(config: TrainConfig, sample_gray: torch.Tensor | None = None) -> ColorMotionNet2:
     """The network to train: fresh from MobileNetV2, or `init_from` a checkpoint (its ReLUs
-    switched to PReLUs when asked)."""
+    switched to PReLUs when asked, on `sample_gray` [N,1,H,W]: switch_to_prelu)."""
     if config.init_from:
         model = load_checkpoint_model(config.init_from)
         if model.activation != config.activation:
             if config.activation != "prelu":
                 raise ValueError(f"{config.init_from} has PReLU activations; they cannot go back to ReLUs")
-            switch_to_prelu(model)
-            print(
-                "switched the state's and decoder's ReLUs to PReLUs (slope 0 at the switch)", file=sys.stderr
-            )
+            if sample_gray is None:
+                raise ValueError("switching to PReLUs needs sample frames")
+            switch_to_prelu(model, sample_gray)
+            print("switched to PReLUs: the decoder's at slope 0, the state path afresh", file=sys.stderr)
         return model.train()
     if not TFLITE.is_file():
         raise FileNotFoundError(f"pretrained MobileNetV2 weights not found at {TFLITE}")
@@ -310,7 +310,8 @@ def train(config: TrainConfig) -> Path:
         fetched_photos=config.fetched_photos,
         fetched_clips=config.fetched_clips,
     )
-    model = build_model(config).train()
+    sample_gray = torch.stack([train_set[i]["gray"][0] for i in range(16)])
+    model = build_model(config, sample_gray).train()
     optimizer = build_optimizer(model, config)
     progress = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "elapsed_s": 0.0}
     last = run_dir / "last.pt"
