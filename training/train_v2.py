@@ -10,7 +10,8 @@ Loss, per frame: Zhang et al. 2016's class-rebalanced cross-entropy over quantis
 stride 4 (soft-encoded targets), which keeps colour vivid, plus a smooth-L1 on the final a*b*,
 which keeps PSNR and makes hinted pixels keep their colour. Runs stop and resume from
 <runs>/<name>/last.pt with the same data order; <runs> defaults to ../colormotion-runs,
-outside the repository.
+outside the repository. Runs begun before `--activation` existed (v2, v3) were ReLU networks:
+resume them with `--activation relu`.
 """
 
 from __future__ import annotations
