@@ -19,6 +19,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .contract import MAX_VIVIDNESS
+
 HINT_SLOTS = 8
 
 
@@ -179,7 +181,7 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
         "colours as trained, 0.25 about twice as colourful, with more flicker. Hinted pixels keep "
         "their colours. Needs a contract-2 model (the bundled one).",
         minimum=0.0,
-        maximum=2.0,
+        maximum=MAX_VIVIDNESS,
         display_minimum=0.0,
         display_maximum=1.0,
     ),

@@ -34,15 +34,15 @@ def add_parser(commands) -> argparse.ArgumentParser:
 
 
 def preview_look(args: argparse.Namespace) -> dict:
-    """The look options given (colorize's ranges), as node parameter values."""
-    from ..contract import MAX_VIVIDNESS
+    """The look options given (checked as colorize checks them), as node parameter values."""
+    from ..editor.preview import LOOK_PARAMS
+    from .engine import check_param_range
 
     look = {}
-    for name, top in (("strength", 4.0), ("vividness", MAX_VIVIDNESS)):
+    for name in LOOK_PARAMS:
         value = getattr(args, name)
+        check_param_range(name, value)
         if value is not None:
-            if not 0.0 <= value <= top:
-                raise UsageError(f"--{name} must be within 0..{top:g}, got {value}")
             look[name] = value
     return look
 

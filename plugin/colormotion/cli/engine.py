@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from ..colour import TRANSFERS
-from ..contract import MAX_VIVIDNESS
 from ..io.errors import InputError, UsageError
 from ..model import PROVIDERS
 
@@ -67,12 +66,19 @@ def working_resolution(text: str) -> int:
 def validate_engine_arguments(args: argparse.Namespace) -> None:
     if args.window is not None and (args.window < 2 or args.window % 2):
         raise UsageError(f"--window must be an even number >= 2, got {args.window}")
-    if args.strength is not None and not 0.0 <= args.strength <= 4.0:
-        raise UsageError(f"--strength must be within 0..4, got {args.strength}")
-    if args.vividness is not None and not 0.0 <= args.vividness <= MAX_VIVIDNESS:
-        raise UsageError(f"--vividness must be within 0..{MAX_VIVIDNESS:g}, got {args.vividness}")
-    if args.cut_sensitivity is not None and not 0.0 <= args.cut_sensitivity <= 1.0:
-        raise UsageError(f"--cut-sensitivity must be within 0..1, got {args.cut_sensitivity}")
+    for name in ("strength", "vividness", "cut_sensitivity"):
+        check_param_range(name, getattr(args, name))
+
+
+def check_param_range(name: str, value: float | None) -> None:
+    """A command-line value of node parameter `name` (None: not given) within the parameter's
+    own range (node.PARAM_SPECS), else a usage error that names the option."""
+    from ..node import param_spec
+
+    spec = param_spec(name)
+    if value is not None and not spec.minimum <= value <= spec.maximum:
+        flag = "--" + name.replace("_", "-")
+        raise UsageError(f"{flag} must be within {spec.minimum:g}..{spec.maximum:g}, got {value}")
 
 
 def cache_frames(args: argparse.Namespace) -> int:
