@@ -251,6 +251,8 @@ class StepModel:
     safe to call from several threads at once (onnxruntime sessions are).
     """
 
+    has_vividness = False  # contract 1 has no vividness input (GraphModel: when its decode has one)
+
     def __init__(self, path: str | Path | None = None, provider: str = "auto", threads: int | None = None):
         explicit = path is not None or bool(os.environ.get("COLORMOTION_MODEL", "").strip())
         self.path = Path(path).expanduser() if path is not None else default_model_path()

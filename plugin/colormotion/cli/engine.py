@@ -161,7 +161,7 @@ def build_node(args: argparse.Namespace, hints, references=()):
         raise ModelError(
             f"--reference needs a contract-2 model (a model folder); {model.path.name} follows contract 1"
         )
-    if args.vividness and not getattr(model, "has_vividness", False):
+    if args.vividness and not model.has_vividness:
         raise ModelError(
             f"--vividness needs a model whose decode graph takes it; {model.path.name} has none "
             "(a contract-1 model, or one exported before vividness existed: re-export it)"

@@ -144,7 +144,7 @@ class LiveWindow(QtWidgets.QMainWindow):
 
     def _model_has_vividness(self) -> bool:
         try:
-            return bool(getattr(self.node.model(0, StaticParams()), "has_vividness", False))
+            return self.node.model(0, StaticParams()).has_vividness
         except Exception:  # a model error is shown by the render thread, in the window
             return False
 

@@ -772,12 +772,18 @@ class TemporalEngine:
             raise ValueError(
                 f"frame {t} lies outside the clip's frames {source.first_frame}..{source.last_frame}"
             )
-        if isinstance(self.model, StepModel) and (references or settings.vividness):
+        if references and isinstance(self.model, StepModel):
             from ..model import ModelError
 
-            need = "reference frames need" if references else f"vividness {settings.vividness:g} needs"
             raise ModelError(
-                f"{need} a contract-2 model; {self.model.path} follows contract 1 "
+                f"reference frames need a contract-2 model; {self.model.path} follows contract 1 "
                 "(export one with training/export_v2.py)"
+            )
+        if settings.vividness and not self.model.has_vividness:
+            from ..model import ModelError
+
+            raise ModelError(
+                f"vividness {settings.vividness:g} needs a contract-2 model whose decode graph takes "
+                f"it; {self.model.path} has none (export one with training/export_v2.py)"
             )
         return _Render(self, source, t, settings, hints_at, references).output()
