@@ -42,7 +42,6 @@ def test_new_networks_use_prelus_and_older_checkpoints_keep_their_relus(tmp_path
     its spec) loads as it was trained, and a fine-tune switches it: the decoder's ReLUs become
     PReLUs of slope 0, the state path starts afresh (unit-spread features nobody reads yet), so
     the network starts as the ReLU one with its state ignored. The slopes learn without decay."""
-    from training.model_v2 import upsample2
     from training.train_v2 import TrainConfig, build_model, build_optimizer, load_checkpoint_model
 
     torch.manual_seed(0)
@@ -72,8 +71,8 @@ def test_new_networks_use_prelus_and_older_checkpoints_keep_their_relus(tmp_path
         want = loaded.decode(x["feat"], *(x[n] for n in names))[0]
         for feat in (x["feat"], torch.randn_like(x["feat"])):  # whatever the state is
             torch.testing.assert_close(switched.decode(feat, *(x[n] for n in names))[0], want, rtol=0, atol=0)
-        s2, s4, s8, s16 = switched.encoder(gray)
-        pre = switched.fuse(torch.cat((upsample2(s16), s8), dim=1))
+        _, _, s8, s16 = switched.encoder(gray)
+        pre = switched.state_preactivation(s8, s16)
     torch.testing.assert_close(pre.mean(dim=(0, 2, 3)), torch.zeros(64), atol=1e-4, rtol=0)
     torch.testing.assert_close(pre.std(dim=(0, 2, 3)), torch.ones(64), atol=1e-4, rtol=0)
     switched.encode(gray)[0].sum().backward()

@@ -184,8 +184,11 @@ class ColorMotionNet2(nn.Module):
     def encode(self, gray: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """gray -> (current [N,C,H/8,W/8], key [N,K,H/16,W/16], s4 skip, s2 skip)."""
         s2, s4, s8, s16 = self.encoder(gray)
-        current = self.state_act(self.fuse(torch.cat((upsample2(s16), s8), dim=1)))
-        return current, self.key(s16), s4, s2
+        return self.state_act(self.state_preactivation(s8, s16)), self.key(s16), s4, s2
+
+    def state_preactivation(self, s8: torch.Tensor, s16: torch.Tensor) -> torch.Tensor:
+        """The state features before their activation (`state_act`)."""
+        return self.fuse(torch.cat((upsample2(s16), s8), dim=1))
 
     def key(self, s16: torch.Tensor) -> torch.Tensor:
         return F.normalize(self.to_key(s16), dim=1)
@@ -270,7 +273,7 @@ def _relu_slots(net: ColorMotionNet2):
         for module in part.modules():
             if isinstance(module, nn.Sequential):
                 for index, child in enumerate(module):
-                    if isinstance(child, (nn.ReLU, nn.PReLU)) and index > 0:
+                    if isinstance(child, nn.ReLU) and index > 0:
                         yield module, index, module[index - 1].out_channels
 
 
@@ -305,8 +308,8 @@ def switch_to_prelu(net: ColorMotionNet2, gray: torch.Tensor) -> None:
         raise ValueError("the network's activations are PReLUs already")
     use_prelu(net, init=0.0)
     last = net.fuse[1][0]
-    s2, s4, s8, s16 = net.encoder(gray)
-    pre = net.fuse(torch.cat((upsample2(s16), s8), dim=1))
+    _, _, s8, s16 = net.encoder(gray)
+    pre = net.state_preactivation(s8, s16)
     mean, std = pre.mean(dim=(0, 2, 3)), pre.std(dim=(0, 2, 3)).clamp(min=1e-6)
     last.weight.div_(std[:, None, None, None])
     last.bias.sub_(mean).div_(std)
