@@ -49,3 +49,13 @@ def grey_heavy_prior(bins):
     chroma = bins.norm(dim=1) * 110.0
     prior = torch.exp(-chroma / 15.0)
     return prior / prior.sum()
+
+
+@pytest.fixture
+def fresh_cache():
+    """The process cache, empty before and after the test (renders start cold, leave nothing)."""
+    from colormotion.temporal.cache import PROCESS_CACHE
+
+    PROCESS_CACHE.clear()
+    yield PROCESS_CACHE
+    PROCESS_CACHE.clear()

@@ -34,11 +34,7 @@ def reference(random_model, clip):
     return _render(random_model, clip, range(1, LENGTH + 1))
 
 
-@pytest.fixture(autouse=True)
-def cold_cache():
-    PROCESS_CACHE.clear()
-    yield
-    PROCESS_CACHE.clear()
+pytestmark = pytest.mark.usefixtures("fresh_cache")  # every test starts with a cold cache
 
 
 def _render(model_path, frames, order, identity="determinism-clip"):

@@ -22,13 +22,6 @@ def clip():
     return camera_move(data.astronaut(), 12, 64, 96)
 
 
-@pytest.fixture
-def fresh_cache():
-    PROCESS_CACHE.clear()
-    yield
-    PROCESS_CACHE.clear()
-
-
 def render(model, frames, order, identity="v2-clip", hints_at=None):
     engine = TemporalEngine(model)
     source = ListSource(frames, identity=identity)

@@ -21,11 +21,7 @@ def clip():
     return cut_clip(length=12, cut_at=8)
 
 
-@pytest.fixture(autouse=True)
-def cold_cache():
-    PROCESS_CACHE.clear()
-    yield
-    PROCESS_CACHE.clear()
+pytestmark = pytest.mark.usefixtures("fresh_cache")  # every test starts with a cold cache
 
 
 def test_parameter_names_and_kinds():

@@ -12,7 +12,7 @@ import pytest
 from colormotion import colour, profiling
 from colormotion.model import load_model
 from colormotion.temporal import chain
-from colormotion.temporal.cache import PROCESS_CACHE, ProcessCache, digest
+from colormotion.temporal.cache import ProcessCache, digest
 from colormotion.temporal.cuts import cut_score, is_scene_cut
 from colormotion.temporal.engine import EngineSettings, TemporalEngine
 from skimage import data
@@ -194,13 +194,6 @@ def engine(random_model):
 @pytest.fixture(scope="module")
 def clip():
     return cut_clip(length=16, cut_at=CUT_AT)
-
-
-@pytest.fixture()
-def fresh_cache():
-    PROCESS_CACHE.clear()
-    yield PROCESS_CACHE
-    PROCESS_CACHE.clear()
 
 
 def _render_all(engine, source, settings=FAST, order=None, hints_at=None):

@@ -24,13 +24,6 @@ from training.model_v2 import ColorMotionNet2
 from training.train_v2 import prior_of_weights, rebalance_weights
 
 
-@pytest.fixture
-def fresh_cache():
-    PROCESS_CACHE.clear()
-    yield
-    PROCESS_CACHE.clear()
-
-
 def _net() -> ColorMotionNet2:
     torch.manual_seed(1)
     net = ColorMotionNet2().eval()
