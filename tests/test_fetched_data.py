@@ -165,3 +165,22 @@ def test_fetched_clips_are_extracted_unmodified_with_scene_metadata_and_load_for
     monkeypatch.setattr(fetched, "CLIP_SCENES_DIR", scenes)
     clip = pairs.load_clip(record, 64, tmp_path / "cache", tmp_path / "shared")
     assert clip.frames.shape[0] == 8 and min(clip.frames.shape[1:3]) == 64
+
+
+def test_a_run_can_keep_to_the_clip_sources_it_started_with(monkeypatch):
+    """Sources added after a run started must not change its data when it resumes."""
+    from training import train_v2
+
+    records = [{"source": f"{name}__{clip}.mp4"} for name in ("old", "new") for clip in ("a", "b")]
+    sources = tuple(
+        fetched.ClipSource(name, f"x/{name}", "0" * 40, ("a",), "MIT", "-") for name in ("old", "new")
+    )
+    monkeypatch.setattr(fetched, "CLIP_SOURCES", sources)
+    assert fetched.clip_records(records) == records
+    assert [r["source"] for r in fetched.clip_records(records, ["old"])] == ["old__a.mp4", "old__b.mp4"]
+    with pytest.raises(ValueError, match="no fetched clip source named olde"):
+        fetched.clip_records(records, ["olde"])
+
+    config = train_v2.parse_args(["--fetched-clips", "--fetched-clip-sources", "old", "new"])
+    assert config.fetched_clips and config.fetched_clip_sources == ["old", "new"]
+    assert train_v2.parse_args([]).fetched_clip_sources == []

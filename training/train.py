@@ -368,7 +368,8 @@ def train(config: TrainConfig) -> Path:
 
 
 def config_from_args(config_class, argv: list[str] | None = None, description: str | None = __doc__):
-    """A training configuration dataclass from --name-with-dashes options of its scalar fields."""
+    """A training configuration dataclass from --name-with-dashes options of its scalar and
+    list-of-string fields."""
     parser = argparse.ArgumentParser(
         description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -378,6 +379,8 @@ def config_from_args(config_class, argv: list[str] | None = None, description: s
             parser.add_argument(flag, type=type(f.default), default=f.default)
         elif f.type == "bool":
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default)
+        elif f.type == "list[str]":
+            parser.add_argument(flag, nargs="+", metavar="NAME", default=f.default_factory())
     return config_class(**vars(parser.parse_args(argv)))
 
 

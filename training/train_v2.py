@@ -54,6 +54,8 @@ class TrainConfig:
     mismatched_reference: float = 0.0  # GuideConfig.mismatched_reference (0 keeps the v2 run's data)
     fetched_photos: bool = False  # also train on training.data.fetched's photos (prepared beforehand)
     fetched_clips: bool = False  # and on its clips
+    # only the clips of these training.data.fetched.CLIP_SOURCES (empty: all of them)
+    fetched_clip_sources: list[str] = field(default_factory=list)
     workers: int = 1
     max_steps: int = 40000
     max_minutes: float = 600.0
@@ -310,6 +312,7 @@ def train(config: TrainConfig) -> Path:
         config=GuideConfig(mismatched_reference=config.mismatched_reference),
         fetched_photos=config.fetched_photos,
         fetched_clips=config.fetched_clips,
+        fetched_clip_sources=config.fetched_clip_sources,
     )
     sample_gray = torch.stack([train_set[i]["gray"][0] for i in range(16)])
     model = build_model(config, sample_gray).train()

