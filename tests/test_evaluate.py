@@ -32,14 +32,16 @@ def test_a_missing_model_is_a_usage_error_that_names_it(tmp_path, capsys):
     assert stop.value.code == 2 and "none.onnx" in capsys.readouterr().err
 
 
-def test_vividness_is_recorded_and_bad_values_are_usage_errors(
+def test_vividness_and_hint_spread_are_recorded_and_bad_values_are_usage_errors(
     random_graph_model, random_model, tmp_path, capsys
 ):
     argv = ["--out", str(tmp_path), "--max-photos", "1", "--max-frames", "3"]
-    assert main(["--model", str(random_graph_model), "--vividness", "0.5", *argv]) == 0
-    assert json.loads((tmp_path / "report.json").read_text())["vividness"] == 0.5
+    assert main(["--model", str(random_graph_model), "--vividness", "0.5", "--hint-spread", "2", *argv]) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert (report["vividness"], report["hint_spread"]) == (0.5, 2.0)
     for bad in (
         ["--model", str(random_graph_model), "--vividness", "-1"],
+        ["--model", str(random_graph_model), "--hint-spread", "4.5"],
         ["--model", str(random_model), "--vividness", "0.5"],
     ):
         with pytest.raises(SystemExit) as stop:
@@ -47,3 +49,4 @@ def test_vividness_is_recorded_and_bad_values_are_usage_errors(
         assert stop.value.code == 2
     err = capsys.readouterr().err
     assert "--vividness must lie in 0..2" in err and "needs a contract-2 model" in err
+    assert "--hint-spread must lie in 0..4, got 4.5" in err

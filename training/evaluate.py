@@ -63,6 +63,7 @@ class Settings:
     eval_short_side: int = 360  # clips are scored at this short side (never upscaled)
     max_frames: int = 60  # frames per clip
     vividness: float = 0.0  # the engine's vividness for every figure
+    hint_spread: float = 1.0  # the engine's hint spread (its default) for every figure
 
 
 @dataclass
@@ -163,7 +164,9 @@ class Evaluator:
         self.takes_references = isinstance(model, GraphModel)
         self.settings = settings
         self.engine_settings = EngineSettings(
-            working_short_side=settings.work_short_side, vividness=settings.vividness
+            working_short_side=settings.work_short_side,
+            vividness=settings.vividness,
+            hint_spread=settings.hint_spread,
         )
 
     def render(self, rgb_frames: list[np.ndarray], hints_at=None, references=()) -> list[np.ndarray]:
@@ -319,14 +322,25 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--checkpoint", type=Path, help="a training checkpoint (exported first)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT.parent / "colormotion-runs" / "eval")
     parser.add_argument("--max-photos", type=int, default=None)
+    parser.add_argument("--max-clips", type=int, default=None)
     parser.add_argument("--max-frames", type=int, default=60)
     parser.add_argument(
         "--vividness", type=float, default=0.0, help="the engine's vividness (contract-2 models; default 0)"
     )
+    parser.add_argument(
+        "--hint-spread",
+        type=float,
+        default=1.0,
+        help="how far hint colours spread over their regions (contract-2 models; default 1, 0 = off)",
+    )
     args = parser.parse_args(argv)
-    if not 0.0 <= args.vividness <= contract.MAX_VIVIDNESS:
-        parser.error(f"--vividness must lie in 0..{contract.MAX_VIVIDNESS:g}, got {args.vividness}")
-    settings = Settings(max_frames=args.max_frames, vividness=args.vividness)
+    for flag, value, most in (
+        ("--vividness", args.vividness, contract.MAX_VIVIDNESS),
+        ("--hint-spread", args.hint_spread, contract.MAX_HINT_SPREAD),
+    ):
+        if not 0.0 <= value <= most:
+            parser.error(f"{flag} must lie in 0..{most:g}, got {value}")
+    settings = Settings(max_frames=args.max_frames, vividness=args.vividness, hint_spread=args.hint_spread)
     with tempfile.TemporaryDirectory(prefix="colormotion-eval-") as scratch:
         if args.checkpoint is None:
             folder = args.model if args.model is not None else default_model_path()
@@ -345,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--vividness needs a contract-2 model; {folder} follows contract 1")
         evaluator = Evaluator(model, settings)
         clips = []
-        for clip in split.VAL_CLIPS:
+        for clip in split.VAL_CLIPS[: args.max_clips]:
             clips.append(evaluator.clip(clip, load_clip_frames(DATA_ROOT / clip, settings)))
             print(clip, json.dumps(clips[-1]["psnr"]), flush=True)
         photo_paths = split.val_photos(DATA_ROOT)[: args.max_photos]
@@ -353,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "model": str(args.checkpoint or folder),
         "vividness": settings.vividness,
+        "hint_spread": settings.hint_spread,
         "clips": clips,
         "photos": len(photos),
         "summary": summarise(clips, photos),

@@ -60,6 +60,10 @@ GRAPHS_2 = {
 # decode graphs exported before vividness (models 2.0) lack that input: they run at vividness 0
 DECODE_INPUTS_WITHOUT_VIVIDNESS = GRAPHS_2["decode"][0][:-1]
 MAX_VIVIDNESS = 2.0  # past ~1 the automatic colour turns garish (training/evaluate.py --vividness)
+# The engine's hint spread (temporal.propagate.spread_guide) reaches up to this many times its
+# default; here, beside vividness, because the node's parameter shares the range without
+# importing the engine.
+MAX_HINT_SPREAD = 4.0
 META_KEY_CHANNELS = "colormotion.key_channels"  # K
 META_KEY_STRIDE = "colormotion.key_stride"  # k
 # Optional, per graph: GFLOPs of its convolutions per megapixel of frame (for `colormotion bench`;

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .contract import MAX_VIVIDNESS
+from .contract import MAX_HINT_SPREAD, MAX_VIVIDNESS
 
 HINT_SLOTS = 8
 
@@ -184,6 +184,20 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
         maximum=MAX_VIVIDNESS,
         display_minimum=0.0,
         display_maximum=1.0,
+    ),
+    ParamSpec(
+        "hint_spread",
+        "double",
+        1.0,
+        "Hint spread",
+        help="How far a hint's colour fills its region, stopping at edges in the picture: 0 colours "
+        "the spot under the hint only (as the network alone does), 1 spreads it as far as the hints' "
+        "spacing suggests, higher values further. Frames with a reference are left to the network. "
+        "Needs a contract-2 model (the bundled one).",
+        minimum=0.0,
+        maximum=MAX_HINT_SPREAD,
+        display_minimum=0.0,
+        display_maximum=2.0,
     ),
     ParamSpec(
         "input_transfer",
@@ -403,6 +417,7 @@ class ColorizeNode:
             transfer=str(params.value("input_transfer", time)),
             strength=float(params.value("strength", time)),
             vividness=float(params.value("vividness", time)),
+            hint_spread=float(params.value("hint_spread", time)),
             stateless=bool(params.value("stateless", time)),
         )
 

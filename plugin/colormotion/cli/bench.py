@@ -123,6 +123,7 @@ def run_scenario(scenario: Scenario, frame_count: int, model: str | None, provid
         stateless=False,
         strength=None,
         vividness=None,
+        hint_spread=None,
         working_resolution=scenario.working_resolution,
         window=None,
         cut_sensitivity=None,

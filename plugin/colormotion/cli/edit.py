@@ -30,6 +30,9 @@ def add_parser(commands) -> argparse.ArgumentParser:
     parser.add_argument(
         "--vividness", type=float, metavar="V", help="the render's vividness, for the preview (0..2)"
     )
+    parser.add_argument(
+        "--hint-spread", type=float, metavar="X", help="the render's hint spread, for the preview (0..4)"
+    )
     return parser
 
 

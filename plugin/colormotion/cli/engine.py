@@ -32,6 +32,13 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
         "trained; 0.25 about twice as colourful, with more flicker; contract-2 models)",
     )
     group.add_argument(
+        "--hint-spread",
+        type=float,
+        metavar="X",
+        help="how far hint colours fill their regions, stopping at edges, 0..4 (default 1; 0: only "
+        "the spots under the hints; contract-2 models)",
+    )
+    group.add_argument(
         "--working-resolution",
         type=working_resolution,
         metavar="N",
@@ -66,7 +73,7 @@ def working_resolution(text: str) -> int:
 def validate_engine_arguments(args: argparse.Namespace) -> None:
     if args.window is not None and (args.window < 2 or args.window % 2):
         raise UsageError(f"--window must be an even number >= 2, got {args.window}")
-    for name in ("strength", "vividness", "cut_sensitivity"):
+    for name in ("strength", "vividness", "hint_spread", "cut_sensitivity"):
         check_param_range(name, getattr(args, name))
 
 
@@ -137,6 +144,7 @@ def build_node(args: argparse.Namespace, hints, references=()):
         "stateless": args.stateless,
         "strength": args.strength,
         "vividness": args.vividness,
+        "hint_spread": args.hint_spread,
         "working_resolution": args.working_resolution,
         "temporal_window": args.window,
         "cut_sensitivity": args.cut_sensitivity,

@@ -27,7 +27,7 @@ PROXY_SHORT_SIDE = 270  # a quarter of 1080p: fast, and enough to judge colours
 PREVIEW_WORKING_RESOLUTION = 256
 # The node's parameters that change the look of a frame (not its speed): the preview takes the
 # render's values of these, so it shows what the render will.
-LOOK_PARAMS = ("strength", "vividness")
+LOOK_PARAMS = ("strength", "vividness", "hint_spread")
 
 
 class _ProxySource:

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from .. import colour, profiling
-from ..contract import AB_SCALE, MAX_VIVIDNESS
+from ..contract import AB_SCALE, MAX_HINT_SPREAD, MAX_VIVIDNESS
 from ..model import StepModel
 from . import chain, propagate
 from .cache import PROCESS_CACHE, ProcessCache, digest
@@ -58,6 +58,8 @@ class EngineSettings:
     strength: float = 1.0
     stateless: bool = False
     vividness: float = 0.0  # contract 2: favour rarer, more saturated colours (0 = as trained)
+    # contract 2: how far hint colours spread over their regions (propagate.spread_guide; 0 = off)
+    hint_spread: float = 1.0
 
     def __post_init__(self) -> None:
         side = self.working_short_side
@@ -72,6 +74,8 @@ class EngineSettings:
             raise ValueError(f"strength must be a finite number >= 0, got {self.strength}")
         if not (0.0 <= self.vividness <= MAX_VIVIDNESS and math.isfinite(self.vividness)):
             raise ValueError(f"vividness must lie in 0..{MAX_VIVIDNESS:g}, got {self.vividness}")
+        if not (0.0 <= self.hint_spread <= MAX_HINT_SPREAD and math.isfinite(self.hint_spread)):
+            raise ValueError(f"hint_spread must lie in 0..{MAX_HINT_SPREAD:g}, got {self.hint_spread}")
 
 
 def sparse_fingerprint(label: str, raster: np.ndarray) -> str | None:
@@ -379,7 +383,7 @@ class _Render:
         if not self.graphs:
             return state_key
         guides = self.guided_key(start, k) if start is not None else self.guide_sources(k)
-        return digest(state_key, "decode", guides, self.settings.vividness)
+        return digest(state_key, "decode", guides, self.settings.vividness, self.settings.hint_spread)
 
     def guide_sources(self, k: int) -> tuple:
         """What frame k's own guide is made of: its hints, references and persisting hints."""
@@ -524,7 +528,11 @@ class _Render:
         reference = self.attention_reference(k, encoded)
         with profiling.stage("model"):
             ab = self.model.decode(encoded, feat, guide[None], reference, self.settings.vividness)
-        return ab[0], feat, guide
+        ab = ab[0]
+        if not self.references_at(k):  # a reference's dense guide is the network's to use
+            with profiling.stage("hints"):
+                ab = propagate.spread_guide(ab, guide, self.gray(k), self.settings.hint_spread)
+        return ab, feat, guide
 
     def _stored_guided_step(self, start: int, k: int, prev, chained) -> tuple:
         """(ab, feat, guide) of step k of guided chain `start`, through the cache."""

@@ -139,3 +139,44 @@ def frame_guide(size: tuple[int, int], carried: list[np.ndarray], hints: np.ndar
     if not carried and not hinted:
         return empty(*size)
     return fuse(carried or [empty(*size)], hints if hinted else None)
+
+
+# Hint spread: the colours a user set fill their regions, not only the spots under the hints.
+# An edge-aware smoother on L* (the fast global smoother of Min et al. 2014) spreads the guide's
+# colours, normalised by its spread confidence; where that confidence is high the spread colour
+# replaces the network's. Its reach follows the hints' spacing: lambda = SPREAD_SCALE x the
+# unhinted pixels per hint region, so 10 hints reach far and 100 stay local. The three constants
+# were chosen on training photos (not the held-out split): +1.1 dB at 10 hints, +1.0 at 100.
+SPREAD_SCALE = 0.2
+SPREAD_SIGMA = 2.0  # L* edge on the 0..255 scale of the filter's guide (~0.8 L*) that stops it
+SPREAD_GAIN = 2000.0  # spread confidence -> blend weight (saturates a few pixels past a hint)
+
+
+def spread_guide(ab: np.ndarray, guide: np.ndarray, gray: np.ndarray, amount: float = 1.0) -> np.ndarray:
+    """The network's a*b* [2, H, W] with the guide's colours spread over their regions.
+
+    `guide` is a colour guide [3, H, W] (module docstring), `gray` L*/100 [H, W]; `amount`
+    scales the reach (0: `ab` unchanged). A guide with no confident pixel, or one that covers
+    the whole frame, leaves `ab` as it is.
+    """
+    confident = guide[2] > EMPTY_CONFIDENCE
+    free = int(confident.size - np.count_nonzero(confident))
+    if amount <= 0 or free == 0 or not confident.any():
+        return ab
+    regions = cv2.connectedComponents(confident.astype(np.uint8), connectivity=8)[0] - 1
+    smoother = cv2.ximgproc.createFastGlobalSmootherFilter(
+        _to_u8(gray), SPREAD_SCALE * amount * free / regions, SPREAD_SIGMA
+    )
+    weight = np.where(confident, guide[2], 0.0).astype(np.float32)
+    reach = smoother.filter(weight)
+    spread_a = smoother.filter(guide[0] * weight)
+    spread_b = smoother.filter(guide[1] * weight)
+    safe = np.maximum(reach, np.float32(1e-30))  # the smoother keeps a positive weight positive
+    share = np.clip(reach * SPREAD_GAIN, 0.0, 1.0)
+    out = np.empty_like(ab, dtype=np.float32)
+    out[0] = share * (spread_a / safe) + (1.0 - share) * ab[0]
+    out[1] = share * (spread_b / safe) + (1.0 - share) * ab[1]
+    # under the guide itself its own colour, as sure as the guide is (a hint keeps its colour
+    # exactly; the spread of its neighbours must not shift it)
+    out = weight * guide[:2] + (1.0 - weight) * out
+    return out.astype(np.float32, copy=False)

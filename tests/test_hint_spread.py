@@ -1,0 +1,158 @@
+"""Hint spread: a hint's colour fills its region, stopping at edges in L*, on top of the network.
+
+The spread is a post-step of decode (temporal.propagate.spread_guide); these tests check what a
+user sees: the hinted region takes the colour, the region beyond an edge does not, hinted pixels
+keep their colour, and the setting reaches from the engine to the node and the command line."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from colormotion import colour, contract
+from colormotion.graph_model import GraphModel
+from colormotion.hints import HintSet
+from colormotion.node import ColorizeNode, StaticParams, param_spec
+from colormotion.references import ReferenceFrame
+from colormotion.temporal import propagate
+from colormotion.temporal.engine import EngineSettings, TemporalEngine
+
+from tests.synthetic_clips import ListSource
+
+HINT_AB = (0.4, -0.3)  # a*/110, b*/110 of the hint (a strong green-blue)
+
+
+def two_regions(height: int = 96, width: int = 128) -> np.ndarray:
+    """L*/100: a darker left region and a lighter right one, split by a sharp edge, with texture."""
+    rng = np.random.default_rng(0)
+    gray = np.where(np.arange(width)[None, :] < width // 2, 0.35, 0.75) * np.ones((height, 1))
+    gray = gray + cv2.GaussianBlur(rng.normal(0, 0.01, (height, width)), (0, 0), 2)
+    return gray.astype(np.float32)
+
+
+def one_hint(height: int = 96, width: int = 128, y: int = 45, x: int = 20, size: int = 6) -> np.ndarray:
+    guide = np.zeros((3, height, width), np.float32)
+    guide[0, y : y + size, x : x + size] = HINT_AB[0]
+    guide[1, y : y + size, x : x + size] = HINT_AB[1]
+    guide[2, y : y + size, x : x + size] = 1.0
+    return guide
+
+
+def distance_to_hint(ab: np.ndarray) -> np.ndarray:
+    return np.hypot(ab[0] - HINT_AB[0], ab[1] - HINT_AB[1])
+
+
+def test_a_hint_fills_its_region_and_stops_at_the_edge():
+    gray, guide = two_regions(), one_hint()
+    network = np.zeros((2, *gray.shape), np.float32)  # a network that left everything grey
+    spread = propagate.spread_guide(network, guide, gray)
+    hint_colour = np.hypot(*HINT_AB)
+    left_far = distance_to_hint(spread[:, 5:90, 30:60]).mean()  # the hint's region, away from it
+    right = np.hypot(*spread[:, :, 68:]).mean()  # beyond the edge
+    assert left_far < 0.2 * hint_colour, left_far
+    assert right < 0.1 * hint_colour, right
+    # under the hint its own colour, exactly as sure as the guide
+    np.testing.assert_allclose(spread[:, 45:51, 20:26], guide[:2, 45:51, 20:26], atol=1e-6)
+
+
+def test_more_spread_reaches_further_and_none_leaves_the_network_alone():
+    gray, guide = two_regions(), one_hint()
+    rng = np.random.default_rng(1)
+    network = rng.normal(0, 0.05, (2, *gray.shape)).astype(np.float32)
+    assert propagate.spread_guide(network, guide, gray, amount=0.0) is network
+    far = (slice(None), slice(0, 20), slice(40, 60))
+    reach = [
+        distance_to_hint(propagate.spread_guide(network, guide, gray, amount)[far]).mean()
+        for amount in (0.01, 0.05, 1.0)
+    ]
+    assert reach[0] > reach[1] > 10 * reach[2], reach  # at 1 the region is filled
+    # nothing to spread: no confident pixel, or a guide over the whole frame
+    empty = np.zeros_like(guide)
+    assert propagate.spread_guide(network, empty, gray) is network
+    full = np.ones_like(guide)
+    assert propagate.spread_guide(network, full, gray) is network
+
+
+def test_the_spread_does_not_depend_on_opencvs_thread_count():
+    gray, guide = two_regions(), one_hint()
+    network = np.zeros((2, *gray.shape), np.float32)
+    threads = cv2.getNumThreads()
+    try:
+        outputs = []
+        for count in (1, 4):
+            cv2.setNumThreads(count)
+            outputs.append(propagate.spread_guide(network, guide, gray))
+    finally:
+        cv2.setNumThreads(threads)
+    assert np.array_equal(outputs[0], outputs[1])
+
+
+def _two_region_frame(height: int = 96, width: int = 128) -> np.ndarray:
+    level = (two_regions(height, width) * 255).clip(0, 255).astype(np.uint8)
+    return np.repeat(level[..., None], 3, axis=2)
+
+
+def _hints_at(x: float, y: float, hex_colour: str = "#2f9a6a") -> HintSet:
+    key = {"frame": 0, "x": x, "y": y}
+    return HintSet.from_dict(
+        {"version": 1, "hints": [{"id": "a", "color": hex_colour, "radius": 0.02, "keys": [key]}]}
+    )
+
+
+def test_the_shipped_model_colours_the_hinted_region_with_spread(fresh_cache):
+    frame = _two_region_frame()
+    source = ListSource([frame], first=0, identity="spread-regions")
+    hints = _hints_at(0.2, 0.5)
+    want = colour.to_lab(np.full((1, 1, 3), (0x2F, 0x9A, 0x6A), np.uint8), "srgb")[0, 0, 1:]
+    outputs = {}
+    for amount in (0.0, 1.0):
+        rendered = ColorizeNode(hints=hints).render(0, source, StaticParams({"hint_spread": amount}))
+        outputs[amount] = colour.to_lab(rendered, "srgb")[..., 1:]
+    away = (slice(5, 90), slice(35, 60))  # the hint's region, away from the hint
+    beyond = (slice(None), slice(70, None))
+    error = {amount: float(np.linalg.norm(ab[away] - want, axis=-1).mean()) for amount, ab in outputs.items()}
+    assert error[1.0] < 0.5 * error[0.0], error
+    change_beyond = float(np.abs(outputs[1.0][beyond] - outputs[0.0][beyond]).mean())
+    assert change_beyond < 2.0, change_beyond  # a*b* units: the far side keeps the network's colour
+
+
+def test_frames_with_a_reference_are_left_to_the_network(random_graph_model, fresh_cache):
+    frames = [_two_region_frame() for _ in range(2)]
+    source = ListSource(frames, first=0, identity="spread-reference")
+    engine = TemporalEngine(GraphModel(random_graph_model))
+    painted = frames[0].copy()
+    painted[:, :64] = (40, 150, 90)
+    reference = [ReferenceFrame(0, painted, "painted:0")]
+    hints = _hints_at(0.8, 0.5).at
+
+    def render(amount):
+        settings = EngineSettings(temporal_window=4, hint_spread=amount)
+        return engine.render(source, 1, settings, hints, reference)
+
+    assert np.array_equal(render(0.0), render(2.0))
+
+
+def test_the_node_parameter_and_the_command_line_option(random_graph_model, tmp_path, capsys):
+    from colormotion.cli.main import EXIT_USAGE, main
+
+    from tests._media import moving_frames, write_video
+
+    spec = param_spec("hint_spread")
+    assert (spec.kind, spec.default, spec.minimum, spec.maximum) == (
+        "double",
+        1.0,
+        0.0,
+        contract.MAX_HINT_SPREAD,
+    )
+    assert ColorizeNode().settings(0, StaticParams({"hint_spread": 2.5})).hint_spread == 2.5
+    with pytest.raises(ValueError, match="hint_spread must lie in 0..4"):
+        EngineSettings(hint_spread=-1.0)
+
+    clip = write_video(tmp_path / "in.mp4", moving_frames(3))
+    hints = tmp_path / "hints.json"
+    hints.write_text(_hints_at(0.3, 0.5).to_json())
+    run = ["colorize", str(clip), "-q", "--overwrite", "--model", str(random_graph_model)]
+    assert main([*run, str(tmp_path / "a.mp4"), "--hints", str(hints), "--hint-spread", "0.5"]) == 0
+    capsys.readouterr()
+    assert main([*run, str(tmp_path / "x.mp4"), "--hint-spread", "5"]) == EXIT_USAGE
+    assert "--hint-spread must be within 0..4" in capsys.readouterr().err
