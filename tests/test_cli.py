@@ -398,3 +398,40 @@ def test_render_threads_change_speed_not_frames(tmp_path, model_fixture, request
         outputs[threads] = [p.read_bytes() for p in sorted(out.iterdir())]
     assert len(outputs[1]) == 9 and outputs[1] == outputs[2] == outputs[3]
     assert main(["colorize", pattern, str(tmp_path / "x.####.png"), "--render-threads", "0"]) == 2
+
+
+def test_an_in_order_render_bounds_the_engine_cache_to_about_a_window(monkeypatch, random_model, tmp_path):
+    """In order the engine reuses about a window of frames; its 512 MB default let a long 1080p
+    render grow past 1 GB. The bound holds while colorize renders, and is restored after."""
+    import argparse
+
+    from colormotion.cli import engine
+    from colormotion.temporal.cache import CACHE_MB_ENV, PROCESS_CACHE
+
+    monkeypatch.delenv(CACHE_MB_ENV, raising=False)
+    default = PROCESS_CACHE.max_bytes
+    args = argparse.Namespace(working_resolution=None, window=None)
+    with engine.in_order_cache(args, 1080, 1920):
+        # 18 frames of the 448x256 working size at 48 bytes a pixel
+        assert PROCESS_CACHE.max_bytes == 18 * engine.CACHE_BYTES_PER_WORKING_PIXEL * 256 * 448
+    assert PROCESS_CACHE.max_bytes == default
+    monkeypatch.setenv(CACHE_MB_ENV, "300")
+    with engine.in_order_cache(args, 1080, 1920):
+        assert PROCESS_CACHE.max_bytes == default  # the user's setting decides
+    monkeypatch.delenv(CACHE_MB_ENV)
+
+    seen = []
+    real = colorize_command._render
+
+    def spy(*arguments, **options):
+        seen.append(PROCESS_CACHE.max_bytes)
+        return real(*arguments, **options)
+
+    monkeypatch.setattr(colorize_command, "_render", spy)
+    clip = write_video(tmp_path / "in.mp4", moving_frames(3))
+    assert (
+        main(["colorize", str(clip), str(tmp_path / "out.mp4"), "-q", "--model", str(random_model)])
+        == EXIT_OK
+    )
+    assert seen and seen[0] < default and PROCESS_CACHE.max_bytes == default
+    assert engine.cache_frames(args, 2) == 4 and engine.cache_frames(args) == engine.DEFAULT_WINDOW + 2

@@ -126,6 +126,22 @@ def test_cached_arrays_are_read_only():
         value[0] = 5
 
 
+def test_the_arrays_of_a_model_s_dataclass_outputs_are_counted_and_frozen():
+    """encode's outputs (GraphModel's Encoded) are most of what a contract-2 render caches: the
+    bound must count their arrays (it once counted 64 bytes for the whole object)."""
+    from colormotion.graph_model import Encoded
+
+    encoded = Encoded(*(np.zeros(1000, np.float32) for _ in range(4)))
+    cache = ProcessCache(max_bytes=1 << 20)
+    cache.put("encoded", encoded)
+    assert 4 * 4000 <= cache.nbytes < 4 * 4000 + 1000  # its four arrays, and the bookkeeping
+    with pytest.raises(ValueError):
+        encoded.skip2[0] = 1.0
+    small = ProcessCache(max_bytes=10_000)
+    small.put("encoded", encoded)  # larger than that whole bound: not kept
+    assert "encoded" not in small
+
+
 def test_concurrent_requests_compute_once():
     cache = ProcessCache(max_bytes=1 << 20)
     calls = []

@@ -132,7 +132,8 @@ def run_scenario(scenario: Scenario, frame_count: int, model: str | None, provid
         render_threads=1 if scenario.order == "random" else RENDER_THREADS,
     )
     node, params = engine.build_node(arguments, None)
-    source = open_source(clip, cache_frames=engine.cache_frames(arguments))
+    in_order = None if scenario.order == "random" else arguments.render_threads
+    source = open_source(clip, cache_frames=engine.cache_frames(arguments, in_order))
     frames = list(range(source.first_frame, source.last_frame + 1))
     if scenario.order == "random":
         random.Random(0).shuffle(frames)
@@ -154,9 +155,10 @@ def run_scenario(scenario: Scenario, frame_count: int, model: str | None, provid
         for t in frames:
             _clear_engine_cache()  # cold: as a farm task or a host jumping to a frame finds it
             sink.write(t, next(render_in_order(node, params, timed, [t]))[1])
-    else:  # as colormotion colorize renders: its default render threads
-        for t, rendered in render_in_order(node, params, timed, frames, RENDER_THREADS):
-            sink.write(t, rendered)
+    else:  # as colormotion colorize renders: its default render threads and cache bound
+        with engine.in_order_cache(arguments, source.info.height, source.info.width):
+            for t, rendered in render_in_order(node, params, timed, frames, RENDER_THREADS):
+                sink.write(t, rendered)
     with profiling.stage("encode"):
         sink.commit()  # waits for the writer and flushes the encoder's delayed frames
     seconds = time.perf_counter() - begin

@@ -301,7 +301,7 @@ def run(args: argparse.Namespace) -> int:
         return ray_driver.run(args, shared_options(args))
     if args.chunk is not None:
         raise UsageError("--chunk splits a render for --ray; add --ray (or use colormotion farm outline)")
-    source = open_source(args.input, cache_frames=engine.cache_frames(args))
+    source = open_source(args.input, cache_frames=engine.cache_frames(args, args.render_threads))
     try:
         frames = _requested_frames(args, source.first_frame, source.last_frame)
         hints = engine.load_hints(args.hints)
@@ -329,16 +329,17 @@ def run(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
             begin = time.perf_counter()
-            _render(
-                node,
-                params,
-                TimedSource(source),
-                frames,
-                sink,
-                quiet=args.quiet,
-                threads=args.render_threads,
-                on_frame=getattr(args, "on_frame", None),
-            )
+            with engine.in_order_cache(args, source.info.height, source.info.width):
+                _render(
+                    node,
+                    params,
+                    TimedSource(source),
+                    frames,
+                    sink,
+                    quiet=args.quiet,
+                    threads=args.render_threads,
+                    on_frame=getattr(args, "on_frame", None),
+                )
             sink.commit()
             if not args.quiet:
                 seconds = time.perf_counter() - begin

@@ -17,6 +17,7 @@ computing computes it directly instead of waiting on itself.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -30,16 +31,28 @@ import numpy as np
 log = logging.getLogger("colormotion")
 
 DEFAULT_CACHE_MB = 512
+CACHE_MB_ENV = "COLORMOTION_CACHE_MB"
 _OVERHEAD_BYTES = 256  # bookkeeping per entry, so a flood of tiny values is bounded too
 
 V = TypeVar("V")
 
 
+def _parts(value: Any) -> tuple | None:
+    """The items of a container the cache looks into: tuples, lists and dataclass instances
+    (a contract-2 model's Encoded and Reference hold their arrays as fields)."""
+    if isinstance(value, (tuple, list)):
+        return tuple(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return tuple(getattr(value, f.name) for f in dataclasses.fields(value))
+    return None
+
+
 def _size_of(value: Any) -> int:
     if isinstance(value, np.ndarray):
         return int(value.nbytes)
-    if isinstance(value, (tuple, list)):
-        return sum(_size_of(item) for item in value)
+    parts = _parts(value)
+    if parts is not None:
+        return sum(_size_of(item) for item in parts)
     return 64
 
 
@@ -47,8 +60,8 @@ def _freeze(value: Any) -> None:
     """Make cached arrays read-only so no caller can change a shared value in place."""
     if isinstance(value, np.ndarray):
         value.flags.writeable = False
-    elif isinstance(value, (tuple, list)):
-        for item in value:
+    else:
+        for item in _parts(value) or ():
             _freeze(item)
 
 
@@ -88,7 +101,7 @@ def digest(*parts: Any) -> str:
 
 
 def _limit_from_env() -> int:
-    text = os.environ.get("COLORMOTION_CACHE_MB", "").strip()
+    text = os.environ.get(CACHE_MB_ENV, "").strip()
     if not text:
         return DEFAULT_CACHE_MB * 1024 * 1024
     try:
