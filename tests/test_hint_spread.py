@@ -156,3 +156,30 @@ def test_the_node_parameter_and_the_command_line_option(random_graph_model, tmp_
     capsys.readouterr()
     assert main([*run, str(tmp_path / "x.mp4"), "--hint-spread", "5"]) == EXIT_USAGE
     assert "--hint-spread must be within 0..4" in capsys.readouterr().err
+
+
+def test_a_guide_colour_weighs_as_sure_as_the_guide_is():
+    ab = np.full((2, 4, 4), 0.1, np.float32)
+    guide = np.zeros((3, 4, 4), np.float32)
+    guide[:2, 0, 0], guide[2, 0, 0] = 0.5, 1.0  # a hint: exactly its colour
+    guide[:2, 1, 1], guide[2, 1, 1] = 0.5, 0.25  # a colour carried with little confidence
+    kept = propagate.honour_guide(ab, guide)
+    np.testing.assert_allclose(kept[:, 0, 0], 0.5)
+    np.testing.assert_allclose(kept[:, 1, 1], 0.25 * 0.5 + 0.75 * 0.1)
+    np.testing.assert_allclose(kept[:, 2:, 2:], 0.1)
+    assert propagate.honour_guide(ab, np.zeros_like(guide)) is ab
+
+
+def test_the_reference_frame_itself_comes_out_in_its_colours(random_graph_model, fresh_cache):
+    """Even a network that knows nothing (random weights) gives the graded frame back as graded:
+    the reference's colour is carried to its own frame with full confidence."""
+    frame = _two_region_frame()
+    painted = frame.copy()
+    painted[:, :64] = np.clip(painted[:, :64].astype(int) + (40, -10, -30), 0, 255).astype(np.uint8)
+    painted[:, 64:] = np.clip(painted[:, 64:].astype(int) + (-20, 10, 30), 0, 255).astype(np.uint8)
+    source = ListSource([frame, frame], first=0, identity="reference-itself")
+    engine = TemporalEngine(GraphModel(random_graph_model))
+    rendered = engine.render(source, 0, EngineSettings(), None, [ReferenceFrame(0, painted, "painted:0")])
+    got, want = (colour.to_lab(image, "srgb")[..., 1:] for image in (rendered, painted))
+    inside = (slice(8, -8), np.r_[8:56, 72:120])  # away from the edge the upsampling softens
+    assert float(np.abs(got[inside] - want[inside]).mean()) < 3.0  # 7.7 without honour_guide

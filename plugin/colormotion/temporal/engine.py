@@ -528,10 +528,11 @@ class _Render:
         reference = self.attention_reference(k, encoded)
         with profiling.stage("model"):
             ab = self.model.decode(encoded, feat, guide[None], reference, self.settings.vividness)
-        ab = ab[0]
-        if not self.references_at(k):  # a reference's dense guide is the network's to use
-            with profiling.stage("hints"):
-                ab = propagate.spread_guide(ab, guide, self.gray(k), self.settings.hint_spread)
+        with profiling.stage("hints"):
+            if self.references_at(k):  # spreading a reference's dense guide lost PSNR
+                ab = propagate.honour_guide(ab[0], guide)
+            else:
+                ab = propagate.spread_guide(ab[0], guide, self.gray(k), self.settings.hint_spread)
         return ab, feat, guide
 
     def _stored_guided_step(self, start: int, k: int, prev, chained) -> tuple:
