@@ -182,7 +182,7 @@ def test_a_failing_filter_is_visible_in_the_frames_not_the_exit_status(clip, bun
 
 
 def test_a_project_with_parameters_equals_the_command_line(clip, bundle_dir, decoded, tmp_path):
-    """An MLT XML project (as Kdenlive and Shotcut save): strength, vividness, hints JSON and a hint
+    """An MLT XML project (as Kdenlive and Shotcut save): strength, vividness, hint spread, hints JSON and a hint
     slot whose position is keyframed (held, "|=") and given in MLT's canonical pixels from the
     bottom-left."""
     in_json = {
@@ -199,6 +199,7 @@ def test_a_project_with_parameters_equals_the_command_line(clip, bundle_dir, dec
       <property name="mlt_service">{FILTER}</property>
       <property name="strength">0.6</property>
       <property name="vividness">0.25</property>
+      <property name="hint_spread">2.5</property>
       <property name="hints_json">{json.dumps(in_json)}</property>
       <property name="hint1_enable">1</property>
       <property name="hint1_position">0|=40 30;20|=120 30</property>
@@ -230,7 +231,9 @@ def test_a_project_with_parameters_equals_the_command_line(clip, bundle_dir, dec
     hints_file = tmp_path / "hints.json"
     hints_file.write_text(json.dumps(hints))
     expected = colorize(
-        decoded, tmp_path / "cli", "--strength", "0.6", "--vividness", "0.25", "--hints", str(hints_file)
+        decoded,
+        tmp_path / "cli",
+        *("--strength", "0.6", "--vividness", "0.25", "--hint-spread", "2.5", "--hints", str(hints_file)),
     )
     assert_same_frames(rendered, expected)
     plain = colorize(decoded, tmp_path / "plain")
