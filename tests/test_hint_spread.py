@@ -183,3 +183,17 @@ def test_the_reference_frame_itself_comes_out_in_its_colours(random_graph_model,
     got, want = (colour.to_lab(image, "srgb")[..., 1:] for image in (rendered, painted))
     inside = (slice(8, -8), np.r_[8:56, 72:120])  # away from the edge the upsampling softens
     assert float(np.abs(got[inside] - want[inside]).mean()) < 3.0  # 7.7 without honour_guide
+
+
+def test_an_opencv_without_contrib_modules_colours_the_spots_and_says_why(monkeypatch, caplog):
+    """A host's own OpenCV build may lack cv2.ximgproc: the render goes on, without spreading."""
+    gray, guide = two_regions(), one_hint()
+    network = np.zeros((2, *gray.shape), np.float32)
+    monkeypatch.delattr(cv2, "ximgproc")
+    propagate._warn_no_smoother.cache_clear()
+    with caplog.at_level("WARNING", logger="colormotion"):
+        kept = propagate.spread_guide(network, guide, gray)
+        propagate.spread_guide(network, guide, gray)
+    np.testing.assert_array_equal(kept, propagate.honour_guide(network, guide))
+    warnings = [r for r in caplog.records if "cv2.ximgproc" in r.getMessage()]
+    assert len(warnings) == 1  # once per process, not once per frame

@@ -16,8 +16,13 @@ network learns on the guides it sees at run time.
 
 from __future__ import annotations
 
+import functools
+import logging
+
 import cv2
 import numpy as np
+
+log = logging.getLogger("colormotion")
 
 # DIS "medium": reference frames can be many frames away, with larger motion than neighbours.
 REFERENCE_FLOW_PRESET = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM
@@ -163,6 +168,9 @@ def spread_guide(ab: np.ndarray, guide: np.ndarray, gray: np.ndarray, amount: fl
     free = int(confident.size - np.count_nonzero(confident))
     if amount <= 0 or free == 0 or not confident.any():
         return ab
+    if not hasattr(cv2, "ximgproc"):  # an OpenCV without its contrib modules (a host's own build)
+        _warn_no_smoother()
+        return honour_guide(ab, guide)
     regions = cv2.connectedComponents(confident.astype(np.uint8), connectivity=8)[0] - 1
     smoother = cv2.ximgproc.createFastGlobalSmootherFilter(
         _to_u8(gray), SPREAD_SCALE * amount * free / regions, SPREAD_SIGMA
@@ -177,6 +185,15 @@ def spread_guide(ab: np.ndarray, guide: np.ndarray, gray: np.ndarray, amount: fl
     out[0] = share * (spread_a / safe) + (1.0 - share) * ab[0]
     out[1] = share * (spread_b / safe) + (1.0 - share) * ab[1]
     return honour_guide(out, guide)  # the spread of its neighbours must not shift a hint
+
+
+@functools.cache
+def _warn_no_smoother() -> None:
+    log.warning(
+        "hint spread needs OpenCV's contrib modules (cv2.ximgproc, in opencv-contrib-python); "
+        "this OpenCV %s has none, so hints colour the spots under them only",
+        cv2.__version__,
+    )
 
 
 def honour_guide(ab: np.ndarray, guide: np.ndarray) -> np.ndarray:
