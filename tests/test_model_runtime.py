@@ -128,6 +128,7 @@ def test_default_model_is_found_and_verified(shipped_layout, monkeypatch):
     info = describe_runtime()
     assert info["sha256"] == model.sha256 and info["feature_channels"] == model.feature_channels
     assert {"onnxruntime", "numpy", "opencv", "provider", "available_providers"} <= set(info)
+    assert info["hint_spread"] == "available"  # the package depends on OpenCV with contrib
 
 
 def test_explicit_custom_model_needs_no_checksum(random_model, caplog):
@@ -204,7 +205,7 @@ def test_frames_rendered_at_once_share_the_cores_between_their_sessions(
     for path in (random_model, random_graph_model):
         for render_threads, expected in ((1, 4), (2, 2)):
             args = argparse.Namespace(
-                model=str(path), provider="cpu", stateless=False, strength=None, vividness=None,
+                model=str(path), provider="cpu", stateless=False, strength=None, vividness=None, hint_spread=None,
                 working_resolution=None, window=None, cut_sensitivity=None, transfer=None,
                 render_threads=render_threads,
             )  # fmt: skip

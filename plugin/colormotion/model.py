@@ -415,6 +415,7 @@ def describe_runtime(path: str | Path | None = None, provider: str = "auto") -> 
         "onnxruntime": ort.__version__,
         "numpy": np.__version__,
         "opencv": cv2.__version__,
+        "hint_spread": "available" if hasattr(cv2, "ximgproc") else "unavailable (OpenCV without contrib)",
         "available_providers": available_providers(),
         "threads": thread_count(),
     }
