@@ -270,10 +270,11 @@ def clip_records(records: list[dict], sources: Sequence[str] = ()) -> list[dict]
     empty). An unknown name is an error: a typo must not quietly train on less data."""
     if not sources:
         return records
-    unknown = sorted(set(sources) - {source.name for source in CLIP_SOURCES})
+    wanted = set(sources)
+    unknown = sorted(wanted - {source.name for source in CLIP_SOURCES})
     if unknown:
         raise ValueError(f"no fetched clip source named {', '.join(unknown)}")
-    return [record for record in records if record["source"].split("__", 1)[0] in set(sources)]
+    return [record for record in records if record["source"].split("__", 1)[0] in wanted]
 
 
 def load_manifest() -> list[dict]:

@@ -164,9 +164,12 @@ def spread_guide(ab: np.ndarray, guide: np.ndarray, gray: np.ndarray, amount: fl
     scales the reach (0: `ab` unchanged). A guide with no confident pixel, or one that covers
     the whole frame, leaves `ab` as it is.
     """
+    if amount <= 0:
+        return ab
     confident = guide[2] > EMPTY_CONFIDENCE
-    free = int(confident.size - np.count_nonzero(confident))
-    if amount <= 0 or free == 0 or not confident.any():
+    guided = int(np.count_nonzero(confident))
+    free = confident.size - guided
+    if guided == 0 or free == 0:
         return ab
     if not hasattr(cv2, "ximgproc"):  # an OpenCV without its contrib modules (a host's own build)
         _warn_no_smoother()
