@@ -136,6 +136,24 @@ CLIP_SOURCES = (
         licence="MIT (repository LICENSE); the clips' origin is not stated",
         content="a kitten playing on a patterned blanket, visitors before a large aquarium",
     ),
+    ClipSource(
+        name="imageio-test-images",
+        repo="imageio/test_images",
+        commit="f676c96b1af7e04bb1eed1e4551e058eb2f14acd",
+        paths=("cockatoo.mp4", "test.webm", "realshort.mp4"),
+        licence="no licence file; imageio's test media (imageio itself is BSD-2-Clause), the "
+        "clips' origin is not stated",
+        content="a handheld phone video of a cockatoo indoors, a hand waving before a bookcase, "
+        "a pan over an office desk with plants",
+    ),
+    ClipSource(
+        name="opencv-tutorial-traffic",
+        repo="arjun-234/OpenCVTutorial",
+        commit="c6a0b7a99ffbb50bd3439137158ab69b5185ae9c",
+        paths=("car_traffic_small.mp4",),
+        licence="no licence file; the clip's origin is not stated",
+        content="cars and cyclists on a bridge road under a blue sky, fixed camera",
+    ),
 )
 
 
