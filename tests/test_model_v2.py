@@ -87,3 +87,56 @@ def test_new_networks_use_prelus_and_older_checkpoints_keep_their_relus(tmp_path
         build_model(TrainConfig(init_from=str(saved), activation="relu"))
     with pytest.raises(ValueError, match="sample frames"):
         build_model(TrainConfig(init_from=str(old)))
+
+
+# -- the formulations chosen for onnxruntime's speed compute the textbook ones ------------------
+
+
+def test_the_gather_warp_samples_as_grid_sample_does_inside_and_beyond_the_border():
+    from training.model import warp
+    from training.model_v2 import warp_gather
+
+    torch.manual_seed(0)
+    features = torch.randn(2, 5, 8, 12)
+    flow = (torch.rand(2, 2, 8, 12) - 0.5) * 30  # many positions land outside the grid
+    flow[0, :, 0, 0] = torch.tensor([3.0, 2.0])  # an exact grid position
+    torch.testing.assert_close(warp_gather(features, flow), warp(features, flow), rtol=0, atol=1e-5)
+
+
+def test_a_separable_layer_on_parts_is_the_layer_on_their_concat():
+    from training.model import separable_conv_relu
+    from training.model_v2 import separable_on_parts
+
+    torch.manual_seed(0)
+    layer = separable_conv_relu(11, 6)
+    parts = (torch.randn(1, 8, 9, 10), torch.randn(1, 2, 9, 10), torch.randn(1, 1, 9, 10))
+    torch.testing.assert_close(
+        separable_on_parts(layer, parts), layer(torch.cat(parts, dim=1)), rtol=0, atol=1e-5
+    )
+    with pytest.raises(ValueError, match="10 channels"):
+        separable_on_parts(layer, parts[:2])
+
+
+def test_the_annealed_mean_is_the_softmax_weighted_mean_of_the_bins_even_for_large_logits():
+    from training.model_v2 import ANNEAL_TEMPERATURE, annealed_mean
+
+    torch.manual_seed(0)
+    bins = torch.rand(7, 2) - 0.5
+    logits = torch.randn(2, 7, 3, 4) * 40  # exp(logits / T) alone would overflow
+    shift = torch.randn(7)
+    probabilities = torch.softmax((logits - shift[None, :, None, None]) / ANNEAL_TEMPERATURE, dim=1)
+    expected = torch.einsum("nqhw,qc->nchw", probabilities, bins)
+    got = annealed_mean(logits, bins, shift)
+    assert torch.isfinite(got).all()
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-6)
+
+
+def test_the_merged_residual_and_gate_convolution_is_the_two_convolutions():
+    torch.manual_seed(0)
+    net = ColorMotionNet2()
+    torch.nn.init.normal_(net.to_residual.weight)
+    torch.nn.init.normal_(net.to_gate.weight)
+    x, guide2 = torch.randn(1, 24, 8, 8), torch.rand(1, 3, 8, 8)
+    residual, gate = net.residual_and_gate(x, guide2)
+    torch.testing.assert_close(residual, net.to_residual(x), rtol=1e-6, atol=1e-5)
+    torch.testing.assert_close(gate, net.to_gate(torch.cat((x, guide2), dim=1)), rtol=1e-6, atol=1e-5)

@@ -126,6 +126,47 @@ def fold_pads_into_convs(proto: onnx.ModelProto) -> int:
     return folded
 
 
+def fold_constant_nodes(proto: onnx.ModelProto) -> int:
+    """Replace every node computed from constants only (initializers, Constant nodes) by its
+    value. The tracer leaves slices of parameters (`model_v2.separable_on_parts`) as Slice
+    nodes, and onnxruntime lays a convolution out in its fast blocked format only when the
+    weights are initializers. -> nodes folded."""
+    from onnx.reference import ReferenceEvaluator
+
+    graph = proto.graph
+    values = {init.name: onnx.numpy_helper.to_array(init) for init in graph.initializer}
+    for node in graph.node:
+        if node.op_type == "Constant" and node.attribute[0].name == "value":
+            values[node.output[0]] = onnx.numpy_helper.to_array(node.attribute[0].t)
+    folded = 0
+    for node in list(graph.node):
+        if node.op_type == "Constant" or not all(name in values or not name for name in node.input):
+            continue
+        inputs = [name for name in node.input if name]
+        sub = onnx.helper.make_graph(
+            [node],
+            "fold",
+            [],
+            [onnx.helper.make_tensor_value_info(o, onnx.TensorProto.UNDEFINED, None) for o in node.output],
+            [onnx.numpy_helper.from_array(values[name], name) for name in inputs],
+        )
+        model = onnx.helper.make_model(sub, opset_imports=proto.opset_import)
+        for name, value in zip(node.output, ReferenceEvaluator(model).run(None, {})):
+            values[name] = value
+            graph.initializer.append(onnx.numpy_helper.from_array(value, name))
+        graph.node.remove(node)
+        folded += 1
+    _drop_unused_nodes(graph)
+    _drop_unused_initializers(graph)
+    return folded
+
+
+def _drop_unused_initializers(graph: onnx.GraphProto) -> None:
+    used = {name for node in graph.node for name in node.input} | {o.name for o in graph.output}
+    for init in [init for init in graph.initializer if init.name not in used]:
+        graph.initializer.remove(init)
+
+
 def _drop_unused_nodes(graph: onnx.GraphProto) -> None:
     """Remove nodes none of whose outputs is used (the folded Pads' shape arithmetic)."""
     while True:
@@ -170,6 +211,7 @@ def export_graphs(net: ColorMotionNet2, folder: str | Path, version: str) -> Pat
             )
         proto = onnx.load_from_string(buffer.getvalue())
         fold_pads_into_convs(proto)
+        fold_constant_nodes(proto)
         onnx.helper.set_model_props(
             proto,
             {

@@ -45,7 +45,6 @@ from training.model import (
     conv_relu,
     separable_conv_relu,
     upsample2,
-    warp,
 )
 
 AB_BIN_SIZE = 10.0  # a*b* units, as Zhang et al. 2016
@@ -85,6 +84,68 @@ def unpremultiplied(premult: torch.Tensor) -> torch.Tensor:
     """(a c, b c, c) -> (a, b): the colour where c > 0, grey elsewhere."""
     confidence = premult[:, 2:3]
     return premult[:, :2] / confidence.clamp(min=1e-4) * (confidence > 1e-4).to(premult.dtype)
+
+
+def warp_gather(features: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """`training.model.warp` (bilinear, border clamp) written with gathers: the same values to
+    float rounding, but onnxruntime's GridSample took 63 % of blend (1.1 of 1.7 ms at 256x256,
+    and blend runs ~2.5 times per frame); four GatherElements cost a fraction of it."""
+    n, c, h, w = features.shape
+    xs = torch.arange(w, dtype=flow.dtype, device=flow.device).view(1, 1, w)
+    ys = torch.arange(h, dtype=flow.dtype, device=flow.device).view(1, h, 1)
+    x = (xs + flow[:, 0]).clamp(0.0, w - 1.0)  # [N, h, w]: the border clamp of grid_sample
+    y = (ys + flow[:, 1]).clamp(0.0, h - 1.0)
+    x0, y0 = x.floor(), y.floor()
+    fx, fy = x - x0, y - y0
+    x1, y1 = (x0 + 1.0).clamp(max=w - 1.0), (y0 + 1.0).clamp(max=h - 1.0)
+    flat = features.reshape(n, c, h * w)
+
+    def at(yy: torch.Tensor, xx: torch.Tensor) -> torch.Tensor:
+        index = (yy * w + xx).long().reshape(n, 1, h * w).expand(n, c, h * w)
+        return torch.gather(flat, 2, index).reshape(n, c, h, w)
+
+    fx, fy = fx.unsqueeze(1), fy.unsqueeze(1)
+    top = at(y0, x0) * (1.0 - fx) + at(y0, x1) * fx
+    bottom = at(y1, x0) * (1.0 - fx) + at(y1, x1) * fx
+    return top * (1.0 - fy) + bottom * fy
+
+
+def separable_on_parts(layer: nn.Sequential, parts: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """`layer` (depthwise 3x3, 1x1, activation: `separable_conv_relu`) on the channel concat of
+    `parts`, computed part by part: both convolutions are per input channel before the 1x1's
+    sum, so this is the same function. onnxruntime runs a depthwise conv whose channel count is
+    not a multiple of its SIMD block in plain NCHW, ~5x slower (67 and 91 channels here), and
+    the concat is not needed."""
+    depthwise, pointwise, activation = layer
+    total, start = None, 0
+    for part in parts:
+        stop = start + int(part.shape[1])  # a constant in the traced graph: the weights' slices fold
+        x = F.conv2d(
+            part, depthwise.weight[start:stop], depthwise.bias[start:stop], padding=1, groups=stop - start
+        )
+        x = F.conv2d(x, pointwise.weight[:, start:stop], pointwise.bias if start == 0 else None)
+        total = x if total is None else total + x
+        start = stop
+    if start != depthwise.in_channels:
+        raise ValueError(f"parts have {start} channels, the layer takes {depthwise.in_channels}")
+    return activation(total)
+
+
+def annealed_mean(
+    logits: torch.Tensor, ab_bins: torch.Tensor, adjustment: torch.Tensor | None = None
+) -> torch.Tensor:
+    """sum over bins of softmax((logits - adjustment) / T) x bin centre: logits [N,Q,h,w] ->
+    a*b* [N,2,h,w]; `adjustment` [N,Q] (or [Q]) is vividness's logit shift.
+
+    Written as exp(z - max) into one 1x1 conv against [bins; ones] and a division, all in NCHW:
+    onnxruntime's Softmax over the channel axis transposes (60 % of decode), and a MatMul
+    against the [Q, 2] bins after a softmax over the last axis still took a quarter of it."""
+    z = logits * (1.0 / ANNEAL_TEMPERATURE)  # first, so onnxruntime folds it into the 1x1 conv
+    if adjustment is not None:
+        z = z - (adjustment * (1.0 / ANNEAL_TEMPERATURE)).reshape(-1, z.shape[1], 1, 1)
+    weights = torch.cat((ab_bins, torch.ones_like(ab_bins[:, :1])), dim=1).t()  # [3, Q]
+    sums = F.conv2d(torch.exp(z - z.amax(dim=1, keepdim=True)), weights[:, :, None, None])
+    return sums[:, :2] / sums[:, 2:]
 
 
 class LightnessEncoder(nn.Module):
@@ -201,7 +262,7 @@ class ColorMotionNet2(nn.Module):
     def blend(
         self, current: torch.Tensor, prev_feat: torch.Tensor, flow: torch.Tensor, has_prev: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        warped = warp(prev_feat, flow)
+        warped = warp_gather(prev_feat, flow)
         mask = self.mask_net(warped, current) * has_prev
         return mask * warped + (1.0 - mask) * current, mask
 
@@ -234,23 +295,28 @@ class ColorMotionNet2(nn.Module):
         guide_p = premultiplied(guide)
         attended = upsample2(self.attend(key, ref_key, ref_colour))
         x = self.at8(torch.cat((feat, pooled(guide_p, 8), attended), dim=1))
-        x = self.at4(torch.cat((upsample2(x), s4, pooled(guide_p, 4)), dim=1))
+        x = separable_on_parts(self.at4, (upsample2(x), s4, pooled(guide_p, 4)))
         logits = self.to_logits(x)
-        # the annealed mean (sum over bins of probability x bin centre), bins last: onnxruntime's
-        # Softmax over the channel axis of NCHW took 60 % of decode, over the last axis a fraction
-        logits_last = logits.permute(0, 2, 3, 1)
-        if vividness is not None:
-            logits_last = logits_last - vividness * self.log_prior
-        probabilities = torch.softmax(logits_last / ANNEAL_TEMPERATURE, dim=-1)
-        ab4 = torch.matmul(probabilities, self.ab_bins).permute(0, 3, 1, 2)
+        ab4 = annealed_mean(logits, self.ab_bins, None if vividness is None else vividness * self.log_prior)
         if detach_classifier:
             ab4 = ab4.detach()
         guide2 = pooled(guide_p, 2)
-        x = self.at2(torch.cat((upsample2(x), s2, guide2), dim=1))
-        ab2 = upsample2(ab4) + self.to_residual(x)
-        gate = torch.sigmoid(self.to_gate(torch.cat((x, guide2), dim=1))) * (guide2[:, 2:3] > 0).to(x.dtype)
+        x = separable_on_parts(self.at2, (upsample2(x), s2, guide2))
+        residual, gate_logit = self.residual_and_gate(x, guide2)
+        ab2 = upsample2(ab4) + residual
+        gate = torch.sigmoid(gate_logit) * (guide2[:, 2:3] > 0).to(x.dtype)
         ab2 = gate * unpremultiplied(guide2) + (1.0 - gate) * ab2
         return upsample2(ab2).clamp(-1.0, 1.0), logits
+
+    def residual_and_gate(self, x: torch.Tensor, guide2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """to_residual(x) and to_gate(x, guide2) as one 3x3 convolution (the residual's weights
+        are zero on the guide's channels): onnxruntime runs a convolution with 1 or 2 outputs
+        about as slowly as one with 8, so one call instead of two."""
+        residual_weight = F.pad(self.to_residual.weight, (0, 0, 0, 0, 0, int(guide2.shape[1])))
+        weight = torch.cat((residual_weight, self.to_gate.weight))
+        bias = torch.cat((self.to_residual.bias, self.to_gate.bias))
+        both = F.conv2d(torch.cat((x, guide2), dim=1), weight, bias, padding=1)
+        return both[:, :2], both[:, 2:]
 
     # ------------------------------------------------------------ helpers for training
 
@@ -323,28 +389,32 @@ def graph_gflops(net: ColorMotionNet2, height: int = 256, width: int = 256) -> d
     """GFLOPs (2 x multiply-adds) of the convolutions of each contract-2 graph for one
     height x width frame. They grow with the pixel count; decode's attention, which grows with
     its square, is `attention_gflops`."""
+    from torch.overrides import TorchFunctionMode
+
     flops: dict[str, float] = {}
     graph = ""
 
-    def count(module: nn.Conv2d, _inputs, output: torch.Tensor) -> None:
-        kernel = module.kernel_size[0] * module.kernel_size[1] * module.in_channels // module.groups
-        flops[graph] = flops.get(graph, 0.0) + 2 * output.numel() * kernel
+    class CountConvolutions(TorchFunctionMode):
+        """Every conv2d call, a module's or a functional one (`separable_on_parts`)."""
 
-    handles = [m.register_forward_hook(count) for m in net.modules() if isinstance(m, nn.Conv2d)]
-    try:
-        with torch.no_grad():
-            gray, guide = torch.rand(1, 1, height, width), torch.zeros(1, 3, height, width)
-            graph = "encode"
-            current, key, s4, s2 = net.encode(gray)
-            graph = "reference"
-            ref_key, ref_colour = net.reference(gray, guide)
-            graph = "blend"
-            feat, _ = net.blend(current, *net.zero_state(current)[:2], torch.ones(1, 1, 1, 1))
-            graph = "decode"
-            net.decode(feat, s4, s2, key, guide, ref_key, ref_colour)
-    finally:
-        for handle in handles:
-            handle.remove()
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            output = func(*args, **(kwargs or {}))
+            if func is F.conv2d:
+                weight = args[1] if len(args) > 1 else kwargs["weight"]
+                kernel = weight.shape[1] * weight.shape[2] * weight.shape[3]  # inputs per group
+                flops[graph] = flops.get(graph, 0.0) + 2 * output.numel() * kernel
+            return output
+
+    with torch.no_grad(), CountConvolutions():
+        gray, guide = torch.rand(1, 1, height, width), torch.zeros(1, 3, height, width)
+        graph = "encode"
+        current, key, s4, s2 = net.encode(gray)
+        graph = "reference"
+        ref_key, ref_colour = net.reference(gray, guide)
+        graph = "blend"
+        feat, _ = net.blend(current, *net.zero_state(current)[:2], torch.ones(1, 1, 1, 1))
+        graph = "decode"
+        net.decode(feat, s4, s2, key, guide, ref_key, ref_colour)
     return {name: value / 1e9 for name, value in flops.items()}
 
 
