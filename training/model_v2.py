@@ -91,6 +91,7 @@ def warp_gather(features: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     float rounding, but onnxruntime's GridSample took 63 % of blend (1.1 of 1.7 ms at 256x256,
     and blend runs ~2.5 times per frame); four GatherElements cost a fraction of it."""
     n, c, h, w = features.shape
+    flow = flow.float()  # positions in float32 even under autocast (bf16 has 8 bits of mantissa)
     xs = torch.arange(w, dtype=flow.dtype, device=flow.device).view(1, 1, w)
     ys = torch.arange(h, dtype=flow.dtype, device=flow.device).view(1, h, 1)
     x = (xs + flow[:, 0]).clamp(0.0, w - 1.0)  # [N, h, w]: the border clamp of grid_sample
@@ -101,10 +102,10 @@ def warp_gather(features: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     flat = features.reshape(n, c, h * w)
 
     def at(yy: torch.Tensor, xx: torch.Tensor) -> torch.Tensor:
-        index = (yy * w + xx).long().reshape(n, 1, h * w).expand(n, c, h * w)
+        index = (yy.long() * w + xx.long()).reshape(n, 1, h * w).expand(n, c, h * w)
         return torch.gather(flat, 2, index).reshape(n, c, h, w)
 
-    fx, fy = fx.unsqueeze(1), fy.unsqueeze(1)
+    fx, fy = fx.unsqueeze(1).to(features.dtype), fy.unsqueeze(1).to(features.dtype)
     top = at(y0, x0) * (1.0 - fx) + at(y0, x1) * fx
     bottom = at(y1, x0) * (1.0 - fx) + at(y1, x1) * fx
     return top * (1.0 - fy) + bottom * fy

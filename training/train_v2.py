@@ -315,7 +315,9 @@ def train(config: TrainConfig) -> Path:
         fetched_clip_sources=config.fetched_clip_sources,
     )
     sample_gray = torch.stack([train_set[i]["gray"][0] for i in range(16)])
-    model = build_model(config, sample_gray).train()
+    # NHWC: oneDNN's CPU convolutions (depthwise ones most) run a training step ~20 % faster;
+    # the values and the checkpoints' state dicts are the same
+    model = build_model(config, sample_gray).train().to(memory_format=torch.channels_last)
     optimizer = build_optimizer(model, config)
     progress = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "elapsed_s": 0.0}
     last = run_dir / "last.pt"
