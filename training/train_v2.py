@@ -198,6 +198,7 @@ def losses_of(model: ColorMotionNet2, batch, class_weights: torch.Tensor, config
 
 
 @torch.no_grad()
+@torch.no_grad()  # validation needs no autograd graph (it recorded one for every batch)
 def validate(model: ColorMotionNet2, val_set, config: TrainConfig) -> dict[str, float]:
     """Mean squared a*b* error (in a*b*/110 units) of t+1, by what guided it."""
     model.eval()
