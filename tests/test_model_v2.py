@@ -140,3 +140,16 @@ def test_the_merged_residual_and_gate_convolution_is_the_two_convolutions():
     residual, gate = net.residual_and_gate(x, guide2)
     torch.testing.assert_close(residual, net.to_residual(x), rtol=1e-6, atol=1e-5)
     torch.testing.assert_close(gate, net.to_gate(torch.cat((x, guide2), dim=1)), rtol=1e-6, atol=1e-5)
+
+
+def test_the_gather_warp_indexes_exactly_with_a_bfloat16_flow():
+    """bfloat16 holds integers exactly only up to 256: a 24x24 grid's last index, 575, became
+    576 when the index was computed in the flow's dtype (training under --bf16 autocast)."""
+    from training.model_v2 import warp_gather
+
+    torch.manual_seed(0)
+    features = torch.randn(1, 3, 24, 24)
+    flow = ((torch.rand(1, 2, 24, 24) - 0.5) * 60).bfloat16()  # many positions clamp to the border
+    torch.testing.assert_close(
+        warp_gather(features, flow), warp_gather(features, flow.float()), rtol=0, atol=0
+    )
