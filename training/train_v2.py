@@ -17,10 +17,12 @@ resume them with `--activation relu`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,6 +80,9 @@ class TrainConfig:
     # at 192 px, batch 8; on run v4's weights the loss moved by < 0.5 % and the gradient's
     # direction by a cosine of 0.98-0.99. Validation stays float32.
     bf16: bool = False
+    # "cpu" or "cuda": where the network runs; the engine's guides (flow, fusion) stay numpy on
+    # the CPU, one sample per thread
+    device: str = "cpu"
     log_every: int = 20
     val_every: int = 500
     checkpoint_every: int = 100
@@ -125,14 +130,36 @@ def prior_of_weights(weights: torch.Tensor, lam: float) -> torch.Tensor:
 # ---------------------------------------------------------------- forward and loss
 
 
+@functools.cache
+def _guide_pool() -> ThreadPoolExecutor:
+    """Threads for the per-sample numpy/OpenCV guide work (they release the GIL): serial, it
+    would leave a GPU waiting; in order, so results do not depend on the pool."""
+    return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="guides")
+
+
 def frame_guides(batch: dict[str, torch.Tensor], i: int, chained: list[np.ndarray] | None) -> torch.Tensor:
-    """The engine's guides [N,3,H,W] for frame i of each sample (propagate.frame_guide)."""
-    guides = []
-    for n in range(batch["gray"].shape[0]):
+    """The engine's guides [N,3,H,W] (on the CPU) for frame i of each sample (propagate.frame_guide)."""
+    size = tuple(batch["gray"].shape[-2:])
+
+    def guide(n: int) -> np.ndarray:
         carried = [batch["carried"][n, i].numpy()] + ([chained[n]] if chained else [])
-        size = tuple(batch["gray"].shape[-2:])
-        guides.append(propagate.frame_guide(size, carried, batch["hints"][n, i].numpy()))
-    return torch.from_numpy(np.stack(guides))
+        return propagate.frame_guide(size, carried, batch["hints"][n, i].numpy())
+
+    return torch.from_numpy(np.stack(list(_guide_pool().map(guide, range(batch["gray"].shape[0])))))
+
+
+def chained_outputs(
+    batch: dict[str, torch.Tensor], ab_t: np.ndarray, guide_t: torch.Tensor
+) -> list[np.ndarray]:
+    """Each sample's frame-t output carried to t+1 with its guide's confidence (propagate.chain_output)."""
+    gray = batch["gray"]
+
+    def chain(m: int) -> np.ndarray:
+        return propagate.chain_output(
+            gray[m, 1, 0].numpy(), gray[m, 0, 0].numpy(), ab_t[m], guide_t[m].numpy()
+        )
+
+    return list(_guide_pool().map(chain, range(len(ab_t))))
 
 
 def run_sample(model: ColorMotionNet2, batch: dict[str, torch.Tensor], detach_classifier: bool = False):
@@ -140,17 +167,24 @@ def run_sample(model: ColorMotionNet2, batch: dict[str, torch.Tensor], detach_cl
 
     Frame t starts a chain (no state; its guide is the carried reference and its hints); t+1
     blends t's state and also gets t's output carried to it (propagate.chain_output), detached:
-    the engine hands it over as data, not as a path for gradients.
+    the engine hands it over as data, not as a path for gradients. `batch` is on the CPU; the
+    network's inputs go to the model's device.
     """
+    device = next(model.parameters()).device
     gray = batch["gray"]
     n = gray.shape[0]
-    current, key, s4, s2 = model.encode(torch.cat((gray[:, 0], gray[:, 1], batch["ref_gray"]), dim=0))
+    frames = torch.cat((gray[:, 0], gray[:, 1], batch["ref_gray"]), dim=0).to(device)
+    current, key, s4, s2 = model.encode(frames)
     ref_key = key[2 * n :]
-    ref_colour = pooled(premultiplied(batch["ref_guide"]), model.KEY_STRIDE)  # = model.reference's
+    ref_colour = pooled(premultiplied(batch["ref_guide"].to(device)), model.KEY_STRIDE)  # = model.reference's
     prev_feat, zero_flow, no_prev = model.zero_state(current[:n])
-    guide = frame_guides(batch, 0, None)
+    guide_cpu = frame_guides(batch, 0, None)
+    guide = guide_cpu.to(device)
     outputs = []
-    for i, flow, has_prev in ((0, zero_flow, no_prev), (1, batch["flow"], torch.ones_like(no_prev))):
+    for i, flow, has_prev in (
+        (0, zero_flow, no_prev),
+        (1, batch["flow"].to(device), torch.ones_like(no_prev)),
+    ):
         frame = slice(i * n, (i + 1) * n)
         feat, _ = model.blend(current[frame], prev_feat, flow, has_prev)
         ab, logits = model.decode(
@@ -165,14 +199,8 @@ def run_sample(model: ColorMotionNet2, batch: dict[str, torch.Tensor], detach_cl
         )
         outputs.append((ab, logits))
         if i == 0:
-            previous = ab.detach().numpy()
-            chained = [
-                propagate.chain_output(
-                    gray[m, 1, 0].numpy(), gray[m, 0, 0].numpy(), previous[m], guide[m].numpy()
-                )
-                for m in range(n)
-            ]
-            guide = frame_guides(batch, 1, chained)
+            chained = chained_outputs(batch, ab.detach().float().cpu().numpy(), guide_cpu)
+            guide = frame_guides(batch, 1, chained).to(device)
         prev_feat = feat
     return outputs
 
@@ -192,7 +220,7 @@ def losses_of(model: ColorMotionNet2, batch, class_weights: torch.Tensor, config
     outputs = run_sample(model, batch, config.classifier_from_ce_only)
     losses = {"ce": 0.0, "l1": 0.0}
     for i, (ab, logits) in enumerate(outputs):
-        truth = batch["ab"][:, i]
+        truth = batch["ab"][:, i].to(ab.device)
         labels, nearest = soft_targets(F.avg_pool2d(truth, 4), model.ab_bins, config.soft_sigma)
         per_pixel = -(labels * F.log_softmax(logits, dim=1)).sum(dim=1)
         losses["ce"] = losses["ce"] + (per_pixel * class_weights[nearest]).mean()
@@ -209,11 +237,13 @@ def validate(model: ColorMotionNet2, val_set, config: TrainConfig) -> dict[str, 
     loader = DataLoader(val_set, batch_size=config.batch_size, num_workers=config.workers)
     sums: dict[str, list[float]] = {}
     for batch in loader:
-        current = model.encode(batch["gray"][:, 0])[0]  # how alive: v2's ReLU left 0.02 % nonzero
+        current = model.encode(batch["gray"][:, 0].to(config.device))[
+            0
+        ]  # how alive: v2's ReLU left 0.02 % nonzero
         sums.setdefault("val_state_nonzero", []).append(float((current != 0).float().mean()))
         sums.setdefault("val_state_std", []).append(float(current.std()))
         (_, _), (ab, _) = run_sample(model, batch)
-        error = ((ab - batch["ab"][:, 1]) ** 2).mean(dim=(1, 2, 3))
+        error = ((ab.cpu() - batch["ab"][:, 1]) ** 2).mean(dim=(1, 2, 3))
         grey = (batch["ab"][:, 1] ** 2).mean(dim=(1, 2, 3))
         groups = {
             "auto": (batch["has_reference"] == 0) & (batch["hinted"] == 0),
@@ -320,9 +350,10 @@ def train(config: TrainConfig) -> Path:
         fetched_clip_sources=config.fetched_clip_sources,
     )
     sample_gray = torch.stack([train_set[i]["gray"][0] for i in range(16)])
+    device = torch.device(config.device)
     # NHWC: oneDNN's CPU convolutions (depthwise ones most) run a training step ~20 % faster;
     # the values and the checkpoints' state dicts are the same
-    model = build_model(config, sample_gray).train().to(memory_format=torch.channels_last)
+    model = build_model(config, sample_gray).train().to(device, memory_format=torch.channels_last)
     optimizer = build_optimizer(model, config)
     progress = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "elapsed_s": 0.0}
     last = run_dir / "last.pt"
@@ -334,11 +365,12 @@ def train(config: TrainConfig) -> Path:
         progress = {key: state[key] for key in progress}
         print(f"resumed {last} at step {progress['step']}", file=sys.stderr)
     else:
-        prior = bin_prior(train_set, model.ab_bins, sigma=config.soft_sigma)
+        prior = bin_prior(train_set, model.ab_bins.cpu(), sigma=config.soft_sigma)
         class_weights = rebalance_weights(prior, config.rebalance_lambda)
         if not config.init_from:
             with torch.no_grad():  # start from the data's colour prior instead of a uniform guess
                 model.to_logits.bias.copy_(prior.clamp(min=1e-6).log())
+    class_weights = class_weights.to(device)
     log.write(
         {
             "event": "start",
@@ -371,7 +403,7 @@ def train(config: TrainConfig) -> Path:
         for batch in epoch_loader(train_set, config, epoch, batch_in_epoch):
             for group in optimizer.param_groups:
                 group["lr"] = group["base_lr"] * lr_factor(step, elapsed(), config)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.bf16):
                 losses = losses_of(model, batch, class_weights, config)
             optimizer.zero_grad(set_to_none=True)
             losses["total"].backward()

@@ -1,0 +1,60 @@
+"""A training step of ColorMotionNet2 on synthetic guided samples: on the CPU, under bfloat16
+autocast, and on a CUDA GPU when there is one."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import default_collate
+
+from tests.test_training_data import panning, textured
+from training.data.pairs import ClipFrames
+from training.data.sequences import GuidedDataset
+from training.model_v2 import ColorMotionNet2
+from training.train_v2 import TrainConfig, losses_of
+
+
+@pytest.fixture(scope="module")
+def batch():
+    frames = np.stack(panning(textured(8, (80, 96)), 8))
+    clip = ClipFrames("synthetic.mp4", [(0, 8)], frames, {i: i for i in range(8)})
+    photos = [textured(9, (70, 90)), textured(10, (64, 64))]
+    dataset = GuidedDataset([clip], photos, length=4, crop=64, seed=3, still_fraction=0.5)
+    return default_collate([dataset[i] for i in range(4)])
+
+
+@pytest.fixture(scope="module")
+def net():
+    torch.manual_seed(0)
+    net = ColorMotionNet2()
+    with torch.no_grad():  # non-trivial gates and residuals, as after training
+        net.to_residual.weight.normal_(0, 0.01)
+    return net.train()
+
+
+def _losses(net, batch, device: str, bf16: bool = False) -> dict[str, float]:
+    model = copy.deepcopy(net).to(device, memory_format=torch.channels_last)
+    weights = torch.ones(model.ab_bins.shape[0], device=device)
+    with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=bf16):
+        losses = losses_of(model, batch, weights, TrainConfig(name="test"))
+    losses["total"].backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+    return {key: float(value.detach()) for key, value in losses.items()}
+
+
+def test_a_training_step_under_bfloat16_autocast_keeps_the_losses(net, batch):
+    exact, fast = _losses(net, batch, "cpu"), _losses(net, batch, "cpu", bf16=True)
+    assert exact["total"] > 0
+    for key in exact:
+        assert fast[key] == pytest.approx(exact[key], rel=0.02), key
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
+def test_a_training_step_on_a_gpu_gives_the_cpus_losses(net, batch):
+    """The batch stays on the CPU (the engine's guide work is numpy); the network runs on the GPU."""
+    on_cpu, on_gpu = _losses(net, batch, "cpu"), _losses(net, batch, "cuda")
+    for key in on_cpu:
+        assert on_gpu[key] == pytest.approx(on_cpu[key], rel=1e-3), key
