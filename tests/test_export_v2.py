@@ -89,7 +89,15 @@ def test_the_runtime_runs_the_graphs_as_pytorch_does(exported):
         f1, _ = net.blend(c1, f0, torch.from_numpy(flow), torch.ones(1, 1, 1, 1))
         want, _ = net.decode(f1, a1, b1, k1, torch.from_numpy(guide), ref_key, ref_colour)
     assert np.abs(ab - want.numpy()).max() < 1e-4
-    assert model.no_reference(second).colour.shape == (1, 3, 4, 6)
+    # no reference: one key position of zeros gives exactly what zeros of the frame's size give
+    from colormotion.graph_model import Reference
+
+    none = model.no_reference(second)
+    assert none.key.shape == (1, net.KEY_CHANNELS, 1, 1) and none.colour.shape == (1, 3, 1, 1)
+    full = Reference(np.zeros_like(second.key), np.zeros((1, 3, *second.key.shape[2:]), np.float32))
+    np.testing.assert_array_equal(
+        model.decode(second, feat1, guide, none), model.decode(second, feat1, guide, full)
+    )
 
 
 def test_a_contract_1_model_is_refused_by_name(exported, tmp_path, random_model):
@@ -119,10 +127,19 @@ def test_the_runtime_counts_the_flops_the_network_has(exported):
     height, width = 96, 160
     assert model.frame_gflops(height, width) == pytest.approx(frame_gflops(net, height, width), rel=1e-3)
     profiling.reset()
-    encoded = model.encode(torch.rand(1, 1, height, width).numpy())
+    gray = torch.rand(1, 1, height, width).numpy()
+    guide = torch.zeros(1, 3, height, width).numpy()
+    encoded = model.encode(gray)
     feat = model.blend(encoded.current, None, None, 0.0)
-    model.decode(encoded, feat, torch.zeros(1, 3, height, width).numpy(), model.no_reference(encoded))
-    assert profiling.work()["model_gflops"] == pytest.approx(frame_gflops(net, height, width), rel=1e-3)
+    model.decode(encoded, feat, guide, model.reference(gray, guide))
+    counted = profiling.work()["model_gflops"] - model.graph_gflops("reference", height, width)
+    assert counted == pytest.approx(frame_gflops(net, height, width), rel=1e-3)
+    profiling.reset()
+    model.decode(encoded, feat, guide, model.no_reference(encoded))  # attention to one key only
+    positions = (height // net.KEY_STRIDE) * (width // net.KEY_STRIDE)
+    attention = 4 * positions * (positions - 1) * net.KEY_CHANNELS / 1e9
+    full_decode = model.graph_gflops("decode", height, width)
+    assert profiling.work()["model_gflops"] == pytest.approx(full_decode - attention, rel=1e-6)
 
 
 def test_every_convolution_weight_is_an_initializer(exported):

@@ -108,16 +108,20 @@ class GraphModel:
                 f"{got_in}, outputs {got_out}); export models with training/export_v2.py"
             )
 
-    def graph_gflops(self, graph: str, height: int, width: int) -> float | None:
+    def graph_gflops(
+        self, graph: str, height: int, width: int, reference_positions: int | None = None
+    ) -> float | None:
         """GFLOPs of one call of `graph` on a height x width frame (decode with its attention to
-        the reference), when the export recorded them."""
+        a reference of `reference_positions` keys, by default one of the frame's size), when the
+        export recorded them."""
         per_pixel = self._gflops_per_pixel.get(graph)
         if per_pixel is None:
             return None
         gflops = per_pixel * height * width
         if graph == "decode":
             positions = (height // self.key_stride) * (width // self.key_stride)
-            gflops += 4 * positions * positions * self.key_channels / 1e9
+            keys = positions if reference_positions is None else reference_positions
+            gflops += 4 * positions * keys * self.key_channels / 1e9
         return gflops
 
     def frame_gflops(self, height: int, width: int) -> float | None:
@@ -126,9 +130,11 @@ class GraphModel:
         calls = [self.graph_gflops(g, height, width) for g in ("encode", "blend", "decode")]
         return None if None in calls else sum(calls)
 
-    def _count(self, graph: str, frames: int, height: int, width: int) -> None:
+    def _count(
+        self, graph: str, frames: int, height: int, width: int, reference_positions: int | None = None
+    ) -> None:
         """Add the GFLOPs of one call to the `model_gflops` work counter (when the export recorded them)."""
-        gflops = self.graph_gflops(graph, height, width)
+        gflops = self.graph_gflops(graph, height, width, reference_positions)
         if gflops is not None:
             profiling.add_work("model_gflops", frames * gflops)
 
@@ -149,9 +155,13 @@ class GraphModel:
         return reference
 
     def no_reference(self, encoded: Encoded) -> Reference:
-        """What decode gets without a reference: confidence 0 everywhere."""
-        key = encoded.key
-        return Reference(np.zeros_like(key), np.zeros((key.shape[0], 3, *key.shape[2:]), np.float32))
+        """What decode gets without a reference: one key position of colour 0 and confidence 0.
+        The attention's output is then exactly the zero it is for a zero reference of the
+        frame's size (uniform weights over zeros), without the frame-size attention's work."""
+        batch, channels = encoded.key.shape[:2]
+        return Reference(
+            np.zeros((batch, channels, 1, 1), np.float32), np.zeros((batch, 3, 1, 1), np.float32)
+        )
 
     def blend(
         self, current: np.ndarray, prev_feat: np.ndarray | None, flow: np.ndarray | None, has_prev: float
@@ -201,7 +211,8 @@ class GraphModel:
                 "training/export_v2.py"
             )
         ab = self._sessions["decode"].run(["ab"], feeds)[0]
-        self._count("decode", feeds["guide"].shape[0], *feeds["guide"].shape[2:])
+        reference_positions = reference.key.shape[2] * reference.key.shape[3]
+        self._count("decode", feeds["guide"].shape[0], *feeds["guide"].shape[2:], reference_positions)
         return ab
 
 
