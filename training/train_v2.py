@@ -83,6 +83,9 @@ class TrainConfig:
     # "cpu" or "cuda": where the network runs; the engine's guides (flow, fusion) stay numpy on
     # the CPU, one sample per thread
     device: str = "cpu"
+    # a compact training subset (training.data.pack) instead of ../shared/data and the fetched
+    # data, for a machine they cannot reach (a GPU machine receives ~64 MiB per call)
+    pack: str = ""
     log_every: int = 20
     val_every: int = 500
     checkpoint_every: int = 100
@@ -348,6 +351,7 @@ def train(config: TrainConfig) -> Path:
         fetched_photos=config.fetched_photos,
         fetched_clips=config.fetched_clips,
         fetched_clip_sources=config.fetched_clip_sources,
+        pack=config.pack or None,
     )
     sample_gray = torch.stack([train_set[i]["gray"][0] for i in range(16)])
     device = torch.device(config.device)

@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 from colormotion.model import file_sha256
@@ -41,6 +40,8 @@ class Thresholds:
 
 def iter_rgb_frames(path: Path, width: int | None = None, height: int | None = None) -> Iterator[np.ndarray]:
     """Decode every frame of a video as uint8 RGB [H, W, 3], optionally resized (area filter)."""
+    import av  # here: a machine that trains on a pack (training.data.pack) has no PyAV
+
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
@@ -50,6 +51,8 @@ def iter_rgb_frames(path: Path, width: int | None = None, height: int | None = N
 
 def video_info(path: Path) -> tuple[float, int, int]:
     """(fps, width, height) from the container header."""
+    import av
+
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         fps = float(stream.average_rate) if stream.average_rate else 0.0

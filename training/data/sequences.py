@@ -292,12 +292,19 @@ def build_datasets(
     fetched_photos: bool = False,
     fetched_clips: bool = False,
     fetched_clip_sources: Sequence[str] = (),
+    pack: Path | str | None = None,
 ) -> tuple[GuidedDataset, GuidedDataset]:
-    """(train, val) over the shared data, split by `training.data.split`; excluded clips skipped."""
-    short_side = cache_short_side or max(160, crop * 5 // 4)
-    train_clips, val_clips, train_photos, val_photos = load_split(
-        short_side, cache_dir, data_root, scenes_dir, fetched_photos, fetched_clips, fetched_clip_sources
-    )
+    """(train, val) over the shared data, split by `training.data.split`; excluded clips skipped.
+    With `pack` (training.data.pack), over that compact subset instead of the data roots."""
+    if pack is not None:
+        from training.data.pack import load_pack
+
+        train_clips, val_clips, train_photos, val_photos = load_pack(pack)
+    else:
+        short_side = cache_short_side or max(160, crop * 5 // 4)
+        train_clips, val_clips, train_photos, val_photos = load_split(
+            short_side, cache_dir, data_root, scenes_dir, fetched_photos, fetched_clips, fetched_clip_sources
+        )
     common = dict(crop=crop, still_fraction=still_fraction, config=config)
     train = GuidedDataset(train_clips, train_photos, samples_per_epoch, seed=seed, **common)
     val = GuidedDataset(val_clips, val_photos, val_samples, seed=seed + 1_000_003, **common)
