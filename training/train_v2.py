@@ -240,9 +240,8 @@ def validate(model: ColorMotionNet2, val_set, config: TrainConfig) -> dict[str, 
     loader = DataLoader(val_set, batch_size=config.batch_size, num_workers=config.workers)
     sums: dict[str, list[float]] = {}
     for batch in loader:
-        current = model.encode(batch["gray"][:, 0].to(config.device))[
-            0
-        ]  # how alive: v2's ReLU left 0.02 % nonzero
+        first_frames = batch["gray"][:, 0].to(config.device)
+        current = model.encode(first_frames)[0]  # how alive: v2's ReLU left 0.02 % nonzero
         sums.setdefault("val_state_nonzero", []).append(float((current != 0).float().mean()))
         sums.setdefault("val_state_std", []).append(float(current.std()))
         (_, _), (ab, _) = run_sample(model, batch)
