@@ -51,8 +51,8 @@ class _Writer:
     def __init__(self, root: Path, budget: int):
         self.root, self.budget, self.used = root, budget, 0
 
-    def fits(self, data: bytes) -> bool:
-        return self.used + len(data) <= self.budget
+    def fits(self, size: int) -> bool:
+        return self.used + size <= self.budget
 
     def write(self, relative: str, data: bytes) -> None:
         path = self.root / relative
@@ -66,7 +66,7 @@ def _photos(paths: list[str], load, writer: _Writer, folder: str, rng) -> list[d
     kept = []
     for index in rng.permutation(len(paths)):
         data = _encode(load(paths[index]))
-        if not writer.fits(data):
+        if not writer.fits(len(data)):
             break
         name = f"{folder}/{len(kept):05d}.jpg"
         writer.write(name, data)
@@ -92,7 +92,7 @@ def _clips(clips: list[ClipFrames], writer: _Writer, folder: str, rng) -> list[d
             first = int(rng.integers(start, max(start + 1, end - WINDOW + 1)))
             window = range(first, min(end, first + WINDOW))
             frames = [_encode(clip.frame(k)) for k in window]
-            if not writer.fits(b"".join(frames)):
+            if not writer.fits(sum(map(len, frames))):
                 full = True
                 break
             begin = counts[i]
