@@ -16,10 +16,11 @@ from training.model_v2 import ColorMotionNet2
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     torch.manual_seed(0)
-    net = ColorMotionNet2()
-    with torch.no_grad():  # non-trivial gates and residuals, as after training
+    net = ColorMotionNet2(coarse=True)
+    with torch.no_grad():  # non-trivial gates, residuals and coarse path, as after training
         net.to_gate.bias.fill_(0.0)
         net.to_residual.weight.normal_(0, 0.01)
+        net.coarse.out.weight.normal_(0, 0.1)
     return net, export_graphs(net, tmp_path_factory.mktemp("v2"), "test")
 
 

@@ -89,6 +89,63 @@ def test_new_networks_use_prelus_and_older_checkpoints_keep_their_relus(tmp_path
         build_model(TrainConfig(init_from=str(old)))
 
 
+def _decode(net: ColorMotionNet2, x: dict, guide: torch.Tensor | None = None) -> torch.Tensor:
+    names = ("feat", "skip4", "skip2", "key")
+    with torch.no_grad():
+        return net.decode(
+            *(x[n] for n in names), x["guide"] if guide is None else guide, x["ref_key"], x["ref_colour"]
+        )[0]
+
+
+def test_adding_the_coarse_path_leaves_a_trained_network_unchanged_until_it_learns(tmp_path):
+    """A fine-tune of a checkpoint without the coarse path (runs v2 to v5) adds it with its
+    output layer at zero: the same colours bit for bit, a gradient into the new layers, PReLUs
+    like the rest of the decoder, and a checkpoint that reloads with it."""
+    from training.train_v2 import TrainConfig, build_model, load_checkpoint_model
+
+    torch.manual_seed(0)
+    plain = ColorMotionNet2()
+    assert plain.coarse is None and "coarse" not in plain.spec()  # older specs stay as they were
+    old = tmp_path / "v5.pt"
+    torch.save({"model": plain.state_dict(), "model_spec": plain.spec(), "class_weights": None}, old)
+    x = example_inputs(plain, 64, 96)
+
+    tuned = build_model(TrainConfig(init_from=str(old), coarse_context=True))
+    assert tuned.spec()["coarse"] is True
+    assert sum(isinstance(m, torch.nn.PReLU) for m in tuned.coarse.modules()) == 4
+    torch.testing.assert_close(_decode(tuned, x), _decode(plain, x), rtol=0, atol=0)
+
+    names = ("feat", "skip4", "skip2", "key", "guide", "ref_key", "ref_colour")
+    tuned.decode(*(x[n] for n in names))[0].abs().mean().backward()
+    assert tuned.coarse.out.weight.grad.abs().sum() > 0
+
+    saved = tmp_path / "v6.pt"
+    torch.save({"model": tuned.state_dict(), "model_spec": tuned.spec(), "class_weights": None}, saved)
+    assert load_checkpoint_model(saved).coarse is not None
+    with pytest.raises(ValueError, match="already"):
+        tuned.add_coarse_context()
+
+
+def test_the_coarse_path_carries_a_hint_across_the_whole_frame():
+    """The stride-8 layers reach ~17 cells: a hint in one corner of a 256x256 frame cannot
+    touch the opposite corner without the coarse path, and does with it."""
+    torch.manual_seed(0)
+    plain = ColorMotionNet2()
+    wide = ColorMotionNet2(coarse=True)
+    wide.load_state_dict(plain.state_dict(), strict=False)
+    with torch.no_grad():
+        torch.nn.init.normal_(wide.coarse.out.weight, std=0.1)  # as after training
+    x = example_inputs(plain, 256, 256)
+    x["ref_colour"] = torch.zeros_like(x["ref_colour"])  # no reference: only the hint differs
+    without = torch.zeros(1, 3, 256, 256)
+    hinted = without.clone()
+    hinted[0, :, 2:8, 2:8] = torch.tensor([0.5, -0.3, 1.0])[:, None, None]
+    far = (..., slice(192, 256), slice(192, 256))
+    for net, reaches in ((plain, False), (wide, True)):
+        change = (_decode(net, x, hinted) - _decode(net, x, without))[far].abs().max()
+        assert bool(change > 0) == reaches, (net.spec(), float(change))
+
+
 # -- the formulations chosen for onnxruntime's speed compute the textbook ones ------------------
 
 

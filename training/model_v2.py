@@ -18,6 +18,9 @@ runs separately (contract 2). Replaces `training/model.py` once the engine runs 
                   colours win more often where the network is unsure; v = 0 is as trained
         stride 2: + regression residual, then a learned gate towards the guide's own colour,
         so a hinted pixel or a well-matched reference pixel keeps exactly its colour
+        coarse path (models from run v6 on: `CoarseContext`): the stride-8 input pooled to
+        stride 32 and to the frame's mean, added to the stride-8 layers' output, so a hint's
+        or a reference's colour and the scene's semantics reach the whole frame
 
 Tensors: gray L*/100 [N,1,H,W]; guides [N,3,H,W] = a*/110, b*/110, confidence; ab a*b*/110.
 """
@@ -177,6 +180,40 @@ class Residual(nn.Module):
         return x + self.conv(x)
 
 
+class CoarseContext(nn.Module):
+    """decode's coarse path, beside its stride-8 layers (whose reach is ~17 cells, ~136 px):
+    the frame's features, guide and reference colour pooled to stride 32, three 3x3 layers
+    there (a few MFLOPs), and the mean over the whole frame as a bias at every position, as the
+    global paths of Iizuka et al. 2016 and Zhang et al. 2017. So ten hints tell the whole frame
+    their palette and a hint fills more of its object. Its output layer starts at zero: added to
+    a trained network it leaves the function unchanged until training moves it."""
+
+    FACTOR = 4  # stride 8 -> 32 (the contract's sizes are multiples of 32)
+
+    def __init__(self, feature_channels: int, out_channels: int, width: int = 64):
+        super().__init__()
+        self.body = nn.Sequential(
+            conv_relu(feature_channels + 3 + 3, width), Residual(width, 2), Residual(width, 1)
+        )
+        self.from_frame = nn.Conv2d(width, width, 1)  # the frame's mean -> a bias everywhere
+        self.act = nn.ReLU()
+        self.out = nn.Conv2d(width, out_channels, 1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, feat: torch.Tensor, guide_p: torch.Tensor, attended: torch.Tensor) -> torch.Tensor:
+        """feat [N,C,h,w] and attended [N,3,h,w] at stride 8, guide_p the premultiplied guide at
+        full size -> [N,out,h,w], to add to the stride-8 layers' output."""
+        coarse_guide = pooled(guide_p, 8 * self.FACTOR)
+        # a hint covers a sliver of a 32x32 cell: its colour, and sqrt of its cover to see it
+        guide = torch.cat((unpremultiplied(coarse_guide), coarse_guide[:, 2:3].sqrt()), dim=1)
+        x = self.body(torch.cat((pooled(feat, self.FACTOR), guide, pooled(attended, self.FACTOR)), dim=1))
+        x = self.act(x + self.from_frame(x.mean(dim=(2, 3), keepdim=True)))
+        return F.interpolate(
+            self.out(x), scale_factor=float(self.FACTOR), mode="bilinear", align_corners=False
+        )
+
+
 class ColorMotionNet2(nn.Module):
     FEATURE_STRIDE = 8
     FEATURE_CHANNELS = 64
@@ -188,15 +225,18 @@ class ColorMotionNet2(nn.Module):
         backbone: MobileNetV2 | None = None,
         widths: tuple[int, int, int] = (64, 48, 24),
         activation: str = "prelu",
+        coarse: bool = False,
     ):
-        """`activation` of the state features (encode's `current`) and of the decoder's layers,
+        """`coarse` adds decode's `CoarseContext` (runs v2 to v5 have none).
+
+        `activation` of the state features (encode's `current`) and of the decoder's layers,
         "relu" or "prelu". Behind ReLUs (run v2, the model 2.x it shipped, run v3) most of those
         units died: the state features became a sparse code that fires on ~2 % of training-crop
         positions and 0.02 % of full frames at the working size (so at inference the paper's
         state and the decoder's stride-8 input, the only way semantics reach the classifier,
         carry nearly nothing), and 20 of the 24 stride-2 decoder channels are zero on 95 % of
         positions. A PReLU's negative slope keeps every unit's gradient. Checkpoints whose spec
-        lacks the key are ReLU networks."""
+        lacks `activation` are ReLU networks."""
         super().__init__()
         if activation not in ("relu", "prelu"):
             raise ValueError(f"activation must be 'relu' or 'prelu', got {activation!r}")
@@ -226,6 +266,7 @@ class ColorMotionNet2(nn.Module):
         nn.init.zeros_(self.to_residual.bias)
         nn.init.zeros_(self.to_gate.weight)
         nn.init.constant_(self.to_gate.bias, -2.0)  # start trusting the guide only a little
+        self.coarse = CoarseContext(c, d8) if coarse else None
         self.activation = "relu"
         if activation == "prelu":
             use_prelu(self, init=0.25)
@@ -233,6 +274,16 @@ class ColorMotionNet2(nn.Module):
     @classmethod
     def from_tflite(cls, path: str | Path, **kwargs) -> ColorMotionNet2:
         return cls(load_tflite_mobilenet_v2(path), **kwargs)
+
+    def add_coarse_context(self) -> None:
+        """Give a network without one (runs v2 to v5) decode's coarse path, for a fine-tune: the
+        same function until training moves it (its output layer is zero)."""
+        if self.coarse is not None:
+            raise ValueError("the network has a coarse path already")
+        device = next(self.parameters()).device
+        self.coarse = CoarseContext(self.FEATURE_CHANNELS, self.at8[0][0].out_channels).to(device)
+        if self.activation == "prelu":
+            _to_prelu(_coarse_relu_slots(self.coarse), init=0.25, device=device)
 
     def set_colour_prior(self, prior: torch.Tensor) -> None:
         """The training data's a*b* bin distribution [Q] (sums to 1), used by `vividness`."""
@@ -297,6 +348,8 @@ class ColorMotionNet2(nn.Module):
         guide_p = premultiplied(guide)
         attended = upsample2(self.attend(key, ref_key, ref_colour))
         x = self.at8(torch.cat((feat, pooled(guide_p, 8), attended), dim=1))
+        if self.coarse is not None:
+            x = x + self.coarse(feat, guide_p, attended)
         x = separable_on_parts(self.at4, (upsample2(x), s4, pooled(guide_p, 4)))
         logits = self.to_logits(x)
         ab4 = annealed_mean(logits, self.ab_bins, None if vividness is None else vividness * self.log_prior)
@@ -330,7 +383,23 @@ class ColorMotionNet2(nn.Module):
 
     def spec(self) -> dict:
         widths = (self.at8[0][0].out_channels, self.at4[1].out_channels, self.at2[1].out_channels)
-        return {"widths": widths, "activation": self.activation}
+        spec = {"widths": widths, "activation": self.activation}
+        if self.coarse is not None:  # absent, not False: older checkpoints' specs stay as they were
+            spec["coarse"] = True
+        return spec
+
+
+def _sequential_relu_slots(part: nn.Module):
+    for module in part.modules():
+        if isinstance(module, nn.Sequential):
+            for index, child in enumerate(module):
+                if isinstance(child, nn.ReLU) and index > 0:
+                    yield module, index, module[index - 1].out_channels
+
+
+def _coarse_relu_slots(coarse: CoarseContext):
+    yield from _sequential_relu_slots(coarse.body)
+    yield coarse, "act", coarse.from_frame.out_channels
 
 
 def _relu_slots(net: ColorMotionNet2):
@@ -338,22 +407,23 @@ def _relu_slots(net: ColorMotionNet2):
     ReLU6s and the mask net's are the pretrained and the paper's, and stay)."""
     yield net, "state_act", net.FEATURE_CHANNELS
     for part in (net.fuse, net.at8, net.at4, net.at2):
-        for module in part.modules():
-            if isinstance(module, nn.Sequential):
-                for index, child in enumerate(module):
-                    if isinstance(child, nn.ReLU) and index > 0:
-                        yield module, index, module[index - 1].out_channels
+        yield from _sequential_relu_slots(part)
+    if net.coarse is not None:
+        yield from _coarse_relu_slots(net.coarse)
 
 
-def use_prelu(net: ColorMotionNet2, init: float) -> None:
-    """Every ReLU of the state and the decoder becomes a PReLU of negative slope `init`."""
-    device = next(net.parameters()).device
-    for container, slot, channels in list(_relu_slots(net)):
+def _to_prelu(slots, init: float, device: torch.device) -> None:
+    for container, slot, channels in list(slots):
         prelu = nn.PReLU(channels, init=init).to(device)
         if isinstance(slot, str):
             setattr(container, slot, prelu)
         else:
             container[slot] = prelu
+
+
+def use_prelu(net: ColorMotionNet2, init: float) -> None:
+    """Every ReLU of the state and the decoder becomes a PReLU of negative slope `init`."""
+    _to_prelu(_relu_slots(net), init, next(net.parameters()).device)
     net.activation = "prelu"
 
 

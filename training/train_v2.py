@@ -75,6 +75,9 @@ class TrainConfig:
     # "prelu" or "relu" for the state and the decoder (ColorMotionNet2); a fine-tune of a ReLU
     # checkpoint (run v2, v3) with "prelu" switches it (switch_to_prelu: the same function)
     activation: str = "prelu"
+    # decode's coarse path (model_v2.CoarseContext); a fine-tune of a checkpoint without one
+    # adds it (add_coarse_context: the same function at first)
+    coarse_context: bool = False
     threads: int = 2
     # bfloat16 autocast for the training step (oneDNN on AMX/AVX-512 BF16 CPUs): ~15 % faster
     # at 192 px, batch 8; on run v4's weights the loss moved by < 0.5 % and the gradient's
@@ -265,7 +268,8 @@ def validate(model: ColorMotionNet2, val_set, config: TrainConfig) -> dict[str, 
 
 def build_model(config: TrainConfig, sample_gray: torch.Tensor | None = None) -> ColorMotionNet2:
     """The network to train: fresh from MobileNetV2, or `init_from` a checkpoint (its ReLUs
-    switched to PReLUs when asked, on `sample_gray` [N,1,H,W]: switch_to_prelu)."""
+    switched to PReLUs when asked, on `sample_gray` [N,1,H,W]: switch_to_prelu; the coarse
+    path added when asked: add_coarse_context)."""
     if config.init_from:
         model = load_checkpoint_model(config.init_from)
         if model.activation != config.activation:
@@ -275,10 +279,13 @@ def build_model(config: TrainConfig, sample_gray: torch.Tensor | None = None) ->
                 raise ValueError("switching to PReLUs needs sample frames")
             switch_to_prelu(model, sample_gray)
             print("switched to PReLUs: the decoder's at slope 0, the state path afresh", file=sys.stderr)
+        if config.coarse_context and model.coarse is None:
+            model.add_coarse_context()
+            print("added decode's coarse path (output layer at zero)", file=sys.stderr)
         return model.train()
     if not TFLITE.is_file():
         raise FileNotFoundError(f"pretrained MobileNetV2 weights not found at {TFLITE}")
-    return ColorMotionNet2.from_tflite(TFLITE, activation=config.activation)
+    return ColorMotionNet2.from_tflite(TFLITE, activation=config.activation, coarse=config.coarse_context)
 
 
 def load_checkpoint_model(path: str | Path) -> ColorMotionNet2:
