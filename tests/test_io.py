@@ -6,6 +6,7 @@ import os
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
 import OpenImageIO as oiio
 import pytest
@@ -410,3 +411,26 @@ def test_timecode_and_tags_follow_the_render(tmp_path):
     with av.open(str(tmp_path / "out.mov")) as result:
         assert result.metadata.get("title") == "Reel 3"
         assert result.streams.video[0].metadata.get("timecode") == "10:00:00:04"  # frame 5 = 4 frames in
+
+
+@pytest.mark.parametrize(("width", "height"), [(96, 64), (7, 5)])
+def test_the_writer_encodes_the_standard_conversion_of_each_frame(tmp_path, width, height):
+    """The writer converts RGB to Rec. 709 video-range YUV through one reused scaler and
+    without copying the frame; losslessly encoded (x264 at CRF 0), the YUV it wrote is what
+    PyAV's plain per-frame conversion gives. An odd size (4:4:4) too."""
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 256, (height, width, 3), dtype=np.uint8) for _ in range(3)]
+    writer = VideoWriter(
+        tmp_path / "out.mp4", width=width, height=height, fps=Fraction(24), settings=EncodeSettings(crf=0)
+    )
+    for pixels in frames:
+        writer.write(pixels)
+    writer.close()
+    with av.open(str(tmp_path / "out.mp4")) as container:
+        written = [frame.to_ndarray() for frame in container.decode(video=0)]
+    assert len(written) == len(frames)
+    for pixels, got in zip(frames, written):
+        plain = av.VideoFrame.from_ndarray(pixels, format="rgb24").reformat(
+            format=writer.pix_fmt, dst_colorspace="ITU709", dst_color_range="MPEG"
+        )
+        np.testing.assert_array_equal(got, plain.to_ndarray())
