@@ -92,6 +92,7 @@ class VideoReader:
         self._rgb_format = (
             ("rgba" if has_alpha else "rgb24") if bit_depth <= 8 else ("rgba64le" if has_alpha else "rgb48le")
         )
+        self._reformatter = VideoReformatter()  # one scaler for every frame, not one each
         self._timestamps = self._index_timestamps()
         if not self._timestamps:
             raise InputError("video has no frames", self.path)
@@ -197,7 +198,10 @@ class VideoReader:
                 return None
             if position > index - keep:
                 self.rotation = frame.rotation  # the display matrix (phone clips), kept on output
-                pixels = frame.to_ndarray(format=self._rgb_format, src_color_range=frame.color_range or None)
+                rgb = self._reformatter.reformat(
+                    frame, format=self._rgb_format, src_color_range=frame.color_range or None
+                )
+                pixels = rgb.to_ndarray()
                 if position == index:
                     return pixels
                 if store is not None:
