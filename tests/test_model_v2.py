@@ -179,13 +179,21 @@ def test_the_annealed_mean_is_the_softmax_weighted_mean_of_the_bins_even_for_lar
 
     torch.manual_seed(0)
     bins = torch.rand(7, 2) - 0.5
-    logits = torch.randn(2, 7, 3, 4) * 40  # exp(logits / T) alone would overflow
+    classifier = torch.nn.Conv2d(5, 7, 1)
+    features = torch.randn(2, 5, 3, 4) * 40  # exp(logits / T) alone would overflow
     shift = torch.randn(7)
+    logits = classifier(features)
     probabilities = torch.softmax((logits - shift[None, :, None, None]) / ANNEAL_TEMPERATURE, dim=1)
     expected = torch.einsum("nqhw,qc->nchw", probabilities, bins)
-    got = annealed_mean(logits, bins, shift)
-    assert torch.isfinite(got).all()
-    torch.testing.assert_close(got, expected, rtol=0, atol=1e-6)
+    for adjustment, want in ((shift, expected), (shift.reshape(1, 1, 1, 7).expand(2, 1, 1, 7), expected)):
+        got, got_logits = annealed_mean(features, classifier, bins, adjustment)
+        assert torch.isfinite(got).all()
+        torch.testing.assert_close(got, want, rtol=0, atol=1e-5)  # logits ~100: float32 rounding
+        torch.testing.assert_close(got_logits, logits, rtol=1e-5, atol=1e-4)
+    plain = torch.einsum("nqhw,qc->nchw", torch.softmax(logits / ANNEAL_TEMPERATURE, dim=1), bins)
+    got, got_logits = annealed_mean(features, classifier, bins)
+    torch.testing.assert_close(got, plain, rtol=0, atol=1e-5)
+    torch.testing.assert_close(got_logits, logits, rtol=1e-5, atol=1e-4)
 
 
 def test_the_merged_residual_and_gate_convolution_is_the_two_convolutions():
@@ -210,3 +218,12 @@ def test_the_gather_warp_indexes_exactly_with_a_bfloat16_flow():
     torch.testing.assert_close(
         warp_gather(features, flow), warp_gather(features, flow.float()), rtol=0, atol=0
     )
+
+
+def test_the_work_counter_counts_the_classifiers_matmuls():
+    """The annealed mean's classifier runs as MatMuls, not as a 1x1 conv: the count keeps them
+    (the budget of 2 GFLOPs per frame is checked on it). 0.55694 GFLOPs is decode's count at
+    256x256 from when the classifier was a conv (commit a22aa24)."""
+    from training.model_v2 import graph_gflops
+
+    assert graph_gflops(ColorMotionNet2())["decode"] == pytest.approx(0.556941312, rel=1e-9)

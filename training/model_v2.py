@@ -52,6 +52,7 @@ from training.model import (
 
 AB_BIN_SIZE = 10.0  # a*b* units, as Zhang et al. 2016
 ANNEAL_TEMPERATURE = 0.38  # Zhang et al. 2016's annealed-mean temperature
+EXP_FLOOR = -80.0  # annealed_mean's exponents stop here (onnxruntime's Exp is slow below ~-87)
 
 
 def gamut_ab_bins(bin_size: float = AB_BIN_SIZE) -> np.ndarray:
@@ -136,21 +137,36 @@ def separable_on_parts(layer: nn.Sequential, parts: tuple[torch.Tensor, ...]) ->
 
 
 def annealed_mean(
-    logits: torch.Tensor, ab_bins: torch.Tensor, adjustment: torch.Tensor | None = None
-) -> torch.Tensor:
-    """sum over bins of softmax((logits - adjustment) / T) x bin centre: logits [N,Q,h,w] ->
-    a*b* [N,2,h,w]; `adjustment` (Q values, or N x Q in any shape, e.g. [N,1,1,Q]) is
-    vividness's logit shift.
+    features: torch.Tensor,
+    classifier: nn.Conv2d,
+    ab_bins: torch.Tensor,
+    adjustment: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The 1x1 `classifier` on `features` [N,C,h,w] -> (a*b* [N,2,h,w], logits [N,Q,h,w]):
+    a*b* is the sum over bins of softmax((logits - adjustment) / T) x bin centre, `adjustment`
+    (Q values, or N x Q in any shape, e.g. [N,1,1,Q]) vividness's logit shift.
 
-    Written as exp(z - max) into one 1x1 conv against [bins; ones] and a division, all in NCHW:
-    onnxruntime's Softmax over the channel axis transposes (60 % of decode), and a MatMul
-    against the [Q, 2] bins after a softmax over the last axis still took a quarter of it."""
-    z = logits * (1.0 / ANNEAL_TEMPERATURE)  # first, so onnxruntime folds it into the 1x1 conv
-    if adjustment is not None:
-        z = z - (adjustment * (1.0 / ANNEAL_TEMPERATURE)).reshape(-1, z.shape[1], 1, 1)
-    weights = torch.cat((ab_bins, torch.ones_like(ab_bins[:, :1])), dim=1).t()  # [3, Q]
-    sums = F.conv2d(torch.exp(z - z.amax(dim=1, keepdim=True)), weights[:, :, None, None])
-    return sums[:, :2] / sums[:, 2:]
+    Computed with positions as rows: logits [N, P, Q] by a MatMul, the max and exp over their
+    contiguous last axis, the bins' weighted sum by a second MatMul. onnxruntime's ReduceMax
+    over the channel axis of an NCHW tensor took 1.2 of the head's 3.6 ms at 256x256 (one
+    thread), and its 1x1 conv with three outputs 0.7; this form takes 2.3. 1/T is folded into
+    the classifier's weights and the adjustment into its bias, so the exported graph scales
+    nothing per position. (A softmax over the channel axis transposed the logits: 60 % of decode.)"""
+    n, c, h, w = features.shape
+    q = classifier.out_channels
+    rows = features.permute(0, 2, 3, 1).reshape(n, h * w, c)  # [N, P, C]
+    weight = classifier.weight.reshape(q, c).t()  # [C, Q]
+    bias = classifier.bias if adjustment is None else classifier.bias - adjustment.reshape(-1, 1, q)
+    z = rows @ (weight * (1.0 / ANNEAL_TEMPERATURE)) + bias * (1.0 / ANNEAL_TEMPERATURE)  # [N, P, Q]
+    centres = torch.cat((ab_bins, torch.ones_like(ab_bins[:, :1])), dim=1)  # [Q, 3]: a, b, 1
+    # floored: onnxruntime's Exp, and the MatMul after it, slow down ~12x where exp underflows
+    # (below about -87), as a sure classifier's do; exp(-80) is nothing beside the max's exp(0)
+    shifted = (z - z.amax(dim=2, keepdim=True)).clamp(min=EXP_FLOOR)
+    sums = torch.exp(shifted) @ centres  # [N, P, 3]
+    ab = (sums[..., :2] / sums[..., 2:]).transpose(1, 2).reshape(n, 2, h, w)
+    # the logits themselves, for training's cross-entropy (the exported graph has no use for them)
+    logits = z * ANNEAL_TEMPERATURE if adjustment is None else rows @ weight + classifier.bias
+    return ab, logits.transpose(1, 2).reshape(n, q, h, w)
 
 
 class LightnessEncoder(nn.Module):
@@ -351,8 +367,9 @@ class ColorMotionNet2(nn.Module):
         if self.coarse is not None:
             x = x + self.coarse(feat, guide_p, attended)
         x = separable_on_parts(self.at4, (upsample2(x), s4, pooled(guide_p, 4)))
-        logits = self.to_logits(x)
-        ab4 = annealed_mean(logits, self.ab_bins, None if vividness is None else vividness * self.log_prior)
+        ab4, logits = annealed_mean(
+            x, self.to_logits, self.ab_bins, None if vividness is None else vividness * self.log_prior
+        )
         if detach_classifier:
             ab4 = ab4.detach()
         guide2 = pooled(guide_p, 2)
@@ -467,7 +484,8 @@ def graph_gflops(net: ColorMotionNet2, height: int = 256, width: int = 256) -> d
     graph = ""
 
     class CountConvolutions(TorchFunctionMode):
-        """Every conv2d call, a module's or a functional one (`separable_on_parts`)."""
+        """Every conv2d call, a module's or a functional one (`separable_on_parts`), and every
+        matmul (the annealed mean's classifier); the attention's bmm is attention_gflops'."""
 
         def __torch_function__(self, func, types, args=(), kwargs=None):
             output = func(*args, **(kwargs or {}))
@@ -475,6 +493,8 @@ def graph_gflops(net: ColorMotionNet2, height: int = 256, width: int = 256) -> d
                 weight = args[1] if len(args) > 1 else kwargs["weight"]
                 kernel = weight.shape[1] * weight.shape[2] * weight.shape[3]  # inputs per group
                 flops[graph] = flops.get(graph, 0.0) + 2 * output.numel() * kernel
+            elif func in (torch.matmul, torch.Tensor.matmul, torch.Tensor.__matmul__):
+                flops[graph] = flops.get(graph, 0.0) + 2 * output.numel() * args[0].shape[-1]
             return output
 
     with torch.no_grad(), CountConvolutions():
