@@ -185,10 +185,10 @@ def test_the_annealed_mean_is_the_softmax_weighted_mean_of_the_bins_even_for_lar
     logits = classifier(features)
     probabilities = torch.softmax((logits - shift[None, :, None, None]) / ANNEAL_TEMPERATURE, dim=1)
     expected = torch.einsum("nqhw,qc->nchw", probabilities, bins)
-    for adjustment, want in ((shift, expected), (shift.reshape(1, 1, 1, 7).expand(2, 1, 1, 7), expected)):
+    for adjustment in (shift, shift.reshape(1, 1, 1, 7).expand(2, 1, 1, 7)):
         got, got_logits = annealed_mean(features, classifier, bins, adjustment)
         assert torch.isfinite(got).all()
-        torch.testing.assert_close(got, want, rtol=0, atol=1e-5)  # logits ~100: float32 rounding
+        torch.testing.assert_close(got, expected, rtol=0, atol=1e-5)  # logits ~100: float32 rounding
         torch.testing.assert_close(got_logits, logits, rtol=1e-5, atol=1e-4)
     plain = torch.einsum("nqhw,qc->nchw", torch.softmax(logits / ANNEAL_TEMPERATURE, dim=1), bins)
     got, got_logits = annealed_mean(features, classifier, bins)

@@ -166,7 +166,11 @@ def annealed_mean(
     sums = torch.exp(shifted) @ centres  # [N, P, 3]
     ab = (sums[..., :2] / sums[..., 2:]).transpose(1, 2).reshape(n, 2, h, w)
     # the logits themselves, for training's cross-entropy (the exported graph has no use for them)
-    logits = z * ANNEAL_TEMPERATURE if adjustment is None else rows @ weight + classifier.bias
+    logits = (
+        z * ANNEAL_TEMPERATURE
+        if adjustment is None
+        else z * ANNEAL_TEMPERATURE + adjustment.reshape(-1, 1, q)
+    )
     return ab, logits.transpose(1, 2).reshape(n, q, h, w)
 
 
@@ -283,18 +287,21 @@ class ColorMotionNet2(nn.Module):
         nn.init.zeros_(self.to_residual.bias)
         nn.init.zeros_(self.to_gate.weight)
         nn.init.constant_(self.to_gate.bias, -2.0)  # start trusting the guide only a little
-        self.coarse = CoarseContext(c, d8) if coarse else None
+        self.coarse: CoarseContext | None = None
         self.activation = "relu"
         if activation == "prelu":
             use_prelu(self, init=0.25)
+        if coarse:
+            self.add_coarse_context()
 
     @classmethod
     def from_tflite(cls, path: str | Path, **kwargs) -> ColorMotionNet2:
         return cls(load_tflite_mobilenet_v2(path), **kwargs)
 
     def add_coarse_context(self) -> None:
-        """Give a network without one (runs v2 to v5) decode's coarse path, for a fine-tune: the
-        same function until training moves it (its output layer is zero)."""
+        """Give the network decode's coarse path, with its activation: a new network's, or one
+        without it (runs v2 to v5) for a fine-tune, the same function until training moves it
+        (its output layer is zero)."""
         if self.coarse is not None:
             raise ValueError("the network has a coarse path already")
         device = next(self.parameters()).device
