@@ -3,6 +3,9 @@ order gives the same frames), each graph run only where needed."""
 
 from __future__ import annotations
 
+import collections
+import threading
+
 import numpy as np
 import pytest
 from colormotion.graph_model import GraphModel
@@ -50,6 +53,65 @@ def test_each_frame_is_encoded_once_in_order(random_graph_model, clip, fresh_cac
         monkeypatch.setattr(model, name, counted)
     render(model, clip, range(1, 13))
     assert calls == {"encode": 12, "decode": 12}
+
+
+def counting_blends_per_frame(model, monkeypatch) -> collections.Counter:
+    """Blend calls per frame number (frames are encoded in ascending order here)."""
+    frame_of, blends = {}, collections.Counter()
+    real_encode, real_blend = model.encode, model.blend
+
+    def encode(gray):
+        encoded = real_encode(gray)
+        frame_of[id(encoded.current)] = len(frame_of) + 1
+        return encoded
+
+    def blend(current, *rest):
+        blends[frame_of[id(current)]] += 1
+        return real_blend(current, *rest)
+
+    monkeypatch.setattr(model, "encode", encode)
+    monkeypatch.setattr(model, "blend", blend)
+    return blends
+
+
+def test_a_frame_begun_while_the_previous_one_decodes_resumes_from_its_state(
+    random_graph_model, clip, fresh_cache, monkeypatch
+):
+    """Render threads overlap (the command line renders t+1 while t is recoloured): frame 8
+    starts while frame 7, on the same chain, is still in its decode. It resumes from 7's state,
+    stored before the decode, instead of blending frame 7 again: every frame is blended as
+    often as in one thread."""
+    model = GraphModel(random_graph_model)
+    blends = counting_blends_per_frame(model, monkeypatch)
+    render(model, clip, range(1, 10))
+    one_thread = dict(blends)
+
+    PROCESS_CACHE.clear()
+    model = GraphModel(random_graph_model)
+    blends = counting_blends_per_frame(model, monkeypatch)
+    engine, source = TemporalEngine(model), ListSource(clip, identity="v2-clip")
+    outputs = {t: engine.render(source, t, SETTINGS) for t in range(1, 7)}
+    decoding, release = threading.Event(), threading.Event()
+    real_decode = model.decode
+
+    def held_decode(*args):
+        decoding.set()
+        assert release.wait(30), "frame 8 never finished"
+        return real_decode(*args)
+
+    monkeypatch.setattr(model, "decode", held_decode)
+    frame_7 = threading.Thread(target=lambda: outputs.setdefault(7, engine.render(source, 7, SETTINGS)))
+    frame_7.start()
+    assert decoding.wait(30)
+    monkeypatch.setattr(model, "decode", real_decode)  # frame 8 decodes at once
+    outputs[8] = engine.render(source, 8, SETTINGS)
+    release.set()
+    frame_7.join(30)
+    outputs[9] = engine.render(source, 9, SETTINGS)
+    assert dict(blends) == one_thread
+    PROCESS_CACHE.clear()
+    one_render = render(GraphModel(random_graph_model), clip, range(1, 10))
+    assert all(np.array_equal(outputs[t], one_render[t]) for t in one_render)
 
 
 def test_hints_change_the_output_but_not_the_state(random_graph_model, clip, fresh_cache):

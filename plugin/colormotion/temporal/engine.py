@@ -515,15 +515,25 @@ class _Render:
     ):
         """Contract 2: blend (cheap) for every chain step, decode only for outputs (and for the
         steps of a guided chain, whose outputs carry on). -> feat, or (ab, feat, guide)."""
+        feat = self._blend(k, prev)
+        if not want_ab:
+            return feat
+        ab, guide = self._decode(k, feat, chained)
+        return ab, feat, guide
+
+    def _blend(self, k: int, prev: tuple[int, np.ndarray] | None) -> np.ndarray:
+        """Contract 2: the state after frame k, from `prev` = (frame, its state) or as a chain start."""
         encoded = self.encoded(k)
         prev_feat = flow = None
         if prev is not None:
             prev_frame, prev_feat = prev
             flow = self.flow(k, prev_frame)[None]
         with profiling.stage("model"):
-            feat = self.model.blend(encoded.current, prev_feat, flow, float(prev is not None))
-            if not want_ab:
-                return feat
+            return self.model.blend(encoded.current, prev_feat, flow, float(prev is not None))
+
+    def _decode(self, k: int, feat: np.ndarray, chained: np.ndarray | None = None) -> tuple:
+        """Contract 2: (a*b* [2, h, w], guide) of frame k from its state `feat`."""
+        encoded = self.encoded(k)
         guide = self.guide(k, chained)
         reference = self.attention_reference(k, encoded)
         with profiling.stage("model"):
@@ -533,7 +543,7 @@ class _Render:
                 ab = propagate.honour_guide(ab[0], guide)
             else:
                 ab = propagate.spread_guide(ab[0], guide, self.gray(k), self.settings.hint_spread)
-        return ab, feat, guide
+        return ab, guide
 
     def _stored_guided_step(self, start: int, k: int, prev, chained) -> tuple:
         """(ab, feat, guide) of step k of guided chain `start`, through the cache."""
@@ -616,8 +626,16 @@ class _Render:
         ab = self.cache.get(("ab", out_key))
         if ab is not None:
             return ab
-        ab, feat = self.cache.get_or_compute(("out", out_key), lambda: self._step(k, prev, True), keep=False)
-        self.cache.put(("feat", key), feat)
+        if self.graphs:
+            # The state is stored before the decode starts: a thread rendering k+1 meanwhile
+            # resumes the chain from it instead of blending frame k a second time.
+            feat = self.cache.get_or_compute(("feat", key), lambda: self._blend(k, prev))
+            ab = self.cache.get_or_compute(("out", out_key), lambda: self._decode(k, feat)[0], keep=False)
+        else:
+            ab, feat = self.cache.get_or_compute(
+                ("out", out_key), lambda: self._step(k, prev, True), keep=False
+            )
+            self.cache.put(("feat", key), feat)
         self.cache.put(("ab", out_key), ab)
         return ab
 
