@@ -184,3 +184,38 @@ def test_a_run_can_keep_to_the_clip_sources_it_started_with(monkeypatch):
     config = train_v2.parse_args(["--fetched-clips", "--fetched-clip-sources", "old", "new"])
     assert config.fetched_clips and config.fetched_clip_sources == ["old", "new"]
     assert train_v2.parse_args([]).fetched_clip_sources == []
+
+
+def test_a_run_can_leave_out_the_animated_films(monkeypatch):
+    """--no-animated-clips drops the clips a source marks as animation, and nothing else."""
+    from training import train_v2
+
+    records = [
+        {"source": f"{name}__media__{clip}.mp4"} for name in ("films", "street") for clip in ("a", "b")
+    ]
+    sources = (
+        fetched.ClipSource(
+            "films", "x/films", "0" * 40, ("media/a.mp4", "media/b.mp4"), "MIT", "-", ("media/b.mp4",)
+        ),
+        fetched.ClipSource("street", "x/street", "0" * 40, ("media/a.mp4", "media/b.mp4"), "MIT", "-"),
+    )
+    monkeypatch.setattr(fetched, "CLIP_SOURCES", sources)
+    assert fetched.clip_records(records) == records
+    kept = [r["source"] for r in fetched.clip_records(records, animated=False)]
+    assert kept == ["films__media__a.mp4", "street__media__a.mp4", "street__media__b.mp4"]
+    assert [r["source"] for r in fetched.clip_records(records, ["films"], animated=False)] == [
+        "films__media__a.mp4"
+    ]
+
+    assert train_v2.parse_args([]).animated_clips
+    assert not train_v2.parse_args(["--no-animated-clips"]).animated_clips
+
+
+def test_the_animated_films_name_the_committed_scene_records():
+    """Each film a source marks is one of its paths and has its scene record under that name."""
+    committed = {json.loads(p.read_text())["source"] for p in fetched.CLIP_SCENES_DIR.glob("*.json")}
+    films = [(source, path) for source in fetched.CLIP_SOURCES for path in source.animated]
+    assert films, "no clip source marks an animated film"
+    for source, path in films:
+        assert path in source.paths
+        assert source.clip_source_name(path) in committed

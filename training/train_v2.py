@@ -58,6 +58,9 @@ class TrainConfig:
     fetched_clips: bool = False  # and on its clips
     # only the clips of these training.data.fetched.CLIP_SOURCES (empty: all of them)
     fetched_clip_sources: list[str] = field(default_factory=list)
+    # the animated films among them (training.data.fetched.ClipSource.animated); runs v5 and v6
+    # trained on them, later runs leave them out (--no-animated-clips)
+    animated_clips: bool = True
     workers: int = 1
     max_steps: int = 40000
     max_minutes: float = 600.0
@@ -358,6 +361,7 @@ def train(config: TrainConfig) -> Path:
         fetched_clips=config.fetched_clips,
         fetched_clip_sources=config.fetched_clip_sources,
         pack=config.pack or None,
+        animated_clips=config.animated_clips,
     )
     sample_gray = torch.stack([train_set[i]["gray"][0] for i in range(16)])
     device = torch.device(config.device)

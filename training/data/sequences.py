@@ -293,6 +293,7 @@ def build_datasets(
     fetched_clips: bool = False,
     fetched_clip_sources: Sequence[str] = (),
     pack: Path | str | None = None,
+    animated_clips: bool = True,
 ) -> tuple[GuidedDataset, GuidedDataset]:
     """(train, val) over the shared data, split by `training.data.split`; excluded clips skipped.
     With `pack` (training.data.pack), over that compact subset instead of the data roots."""
@@ -303,7 +304,14 @@ def build_datasets(
     else:
         short_side = cache_short_side or max(160, crop * 5 // 4)
         train_clips, val_clips, train_photos, val_photos = load_split(
-            short_side, cache_dir, data_root, scenes_dir, fetched_photos, fetched_clips, fetched_clip_sources
+            short_side,
+            cache_dir,
+            data_root,
+            scenes_dir,
+            fetched_photos,
+            fetched_clips,
+            fetched_clip_sources,
+            animated_clips,
         )
     common = dict(crop=crop, still_fraction=still_fraction, config=config)
     train = GuidedDataset(train_clips, train_photos, samples_per_epoch, seed=seed, **common)
