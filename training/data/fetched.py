@@ -82,8 +82,8 @@ class ClipSource:
     paths: tuple[str, ...]  # video files, or folders whose videos are all taken
     licence: str
     content: str
-    # paths of animated films among `paths`: not camera footage, and their flat, saturated
-    # colours were the suspect when run v5 began to paint road markings blue (model card)
+    # paths of animated films among `paths`: not camera footage, which is what the network
+    # should learn colour from (train_v2 --no-animated-clips leaves them out)
     animated: tuple[str, ...] = ()
 
     def clip_source_name(self, path: str) -> str:
