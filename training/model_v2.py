@@ -166,11 +166,9 @@ def annealed_mean(
     sums = torch.exp(shifted) @ centres  # [N, P, 3]
     ab = (sums[..., :2] / sums[..., 2:]).transpose(1, 2).reshape(n, 2, h, w)
     # the logits themselves, for training's cross-entropy (the exported graph has no use for them)
-    logits = (
-        z * ANNEAL_TEMPERATURE
-        if adjustment is None
-        else z * ANNEAL_TEMPERATURE + adjustment.reshape(-1, 1, q)
-    )
+    logits = z * ANNEAL_TEMPERATURE
+    if adjustment is not None:
+        logits = logits + adjustment.reshape(-1, 1, q)
     return ab, logits.transpose(1, 2).reshape(n, q, h, w)
 
 

@@ -86,9 +86,14 @@ class ClipSource:
     # should learn colour from (train_v2 --no-animated-clips leaves them out)
     animated: tuple[str, ...] = ()
 
+    def file_name(self, path: str) -> str:
+        """The name one of `paths` is extracted to, under ``FETCHED_ROOT/<name>``: the whole
+        path flattened, since two folders may hold videos of the same name."""
+        return path.replace("/", "__")
+
     def clip_source_name(self, path: str) -> str:
         """The `source` of the scene record of one of `paths` (see `prepare`)."""
-        return f"{self.name}__{path.replace('/', '__')}"
+        return f"{self.name}__{self.file_name(path)}"
 
 
 CLIP_SOURCES = (
@@ -239,7 +244,7 @@ def prepare_clip_source(source: ClipSource, gitdir: Path, out_root: Path, scenes
         except subprocess.CalledProcessError:  # a blob the snapshot does not hold
             unreadable.append(path)
             continue
-        video = target / source.clip_source_name(path).split("__", 1)[1]
+        video = target / source.file_name(path)
         video.write_bytes(data)  # the original file, unmodified
         try:
             record = describe_video(video, Thresholds())
