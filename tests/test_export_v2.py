@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import onnx
@@ -9,6 +10,7 @@ import pytest
 import torch
 from colormotion import contract
 
+from tests.conftest import grey_heavy_prior
 from training.export_v2 import check_against_torch, export_graphs
 from training.model_v2 import ColorMotionNet2
 
@@ -169,3 +171,42 @@ def test_the_annealed_means_exponent_is_floored(exported):
         if node.op_type == "Exp"
     ]
     assert floored.count(True) == 1, floored  # the annealed mean's (the attention's is a Softmax)
+
+
+def test_the_importer_rebuilds_every_weight_from_the_graphs(exported, tmp_path):
+    """A machine that lost its checkpoints trains on from the shipped model (training.import_v2)."""
+    from training.import_v2 import model_from_graphs, read_spec
+
+    net = copy.deepcopy(exported[0])
+    with torch.no_grad():  # weights the constructor would not give, so a fresh default cannot pass
+        net.log_sharpness.fill_(1.7)
+    net.set_colour_prior(grey_heavy_prior(net.ab_bins))
+    folder = export_graphs(net, tmp_path, "test")
+    assert read_spec(folder) == net.spec()
+    rebuilt = model_from_graphs(folder)
+    want, got = net.state_dict(), rebuilt.state_dict()
+    assert want.keys() == got.keys()
+    for name in want:
+        assert torch.allclose(got[name], want[name], atol=1e-6), name
+    assert torch.allclose(rebuilt.log_prior, net.log_prior)
+
+
+def test_the_importer_refuses_graphs_that_lack_a_weight(exported, tmp_path):
+    from training.import_v2 import model_from_graphs
+
+    _, folder = exported
+    for graph in contract.GRAPHS_2:
+        (tmp_path / contract.graph_file(folder, graph).name).write_bytes(
+            contract.graph_file(folder, graph).read_bytes()
+        )
+    blend = onnx.load(contract.graph_file(tmp_path, "blend"))
+    conv = next(node for node in blend.graph.node if node.op_type == "Conv")
+    # the weight becomes a graph input: the importer must say which constant it lacks
+    weight = next(init for init in blend.graph.initializer if init.name == conv.input[1])
+    blend.graph.initializer.remove(weight)
+    blend.graph.input.append(
+        onnx.helper.make_tensor_value_info(weight.name, onnx.TensorProto.FLOAT, weight.dims)
+    )
+    onnx.save(blend, contract.graph_file(tmp_path, "blend"))
+    with pytest.raises(ValueError, match="no constant input"):
+        model_from_graphs(tmp_path)

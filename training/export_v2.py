@@ -166,10 +166,8 @@ def _drop_unused_nodes(graph: onnx.GraphProto) -> None:
             graph.node.remove(node)
 
 
-def export_graphs(net: ColorMotionNet2, folder: str | Path, version: str) -> Path:
-    """The four graphs into `folder` (created), each with the contract's names and metadata."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+def graph_protos(net: ColorMotionNet2, version: str) -> dict[str, onnx.ModelProto]:
+    """The four graphs of `net`, in memory, each with the contract's names and metadata."""
     net = net.eval()
     with torch.no_grad():
         examples = example_inputs(net)
@@ -182,6 +180,7 @@ def export_graphs(net: ColorMotionNet2, folder: str | Path, version: str) -> Pat
         contract.META_KEY_STRIDE: str(net.KEY_STRIDE),
     }
     per_megapixel = {name: value * 1e6 / 256**2 for name, value in graph_gflops(net, 256, 256).items()}
+    protos = {}
     for graph, (inputs, outputs) in contract.GRAPHS_2.items():
         buffer = io.BytesIO()
         with torch.no_grad(), warnings.catch_warnings():
@@ -209,6 +208,15 @@ def export_graphs(net: ColorMotionNet2, folder: str | Path, version: str) -> Pat
             },
         )
         onnx.checker.check_model(proto)
+        protos[graph] = proto
+    return protos
+
+
+def export_graphs(net: ColorMotionNet2, folder: str | Path, version: str) -> Path:
+    """The four graphs into `folder` (created)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for graph, proto in graph_protos(net, version).items():
         path = contract.graph_file(folder, graph)
         tmp = path.with_name(path.name + ".tmp")
         onnx.save(proto, tmp)
