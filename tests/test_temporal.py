@@ -472,3 +472,54 @@ def test_a_single_threaded_seek_does_not_wait():
     tracker.begin(40, first=0, window=4)  # a seek: 39 never comes
     assert time.monotonic() - started < 0.2
     tracker.end(40)
+
+
+def test_a_parallel_stream_waits_for_a_previous_frame_still_in_the_hosts_decode():
+    """MLT on several threads: frames 0 and 1 rendered at once, then nothing is under way while
+    frame 2's thread is still decoding and frame 3's reaches the filter. Frame 3 waits for 2."""
+    import threading
+    import time
+
+    from colormotion.temporal.engine import _StreamTracker
+
+    tracker = _StreamTracker(keep=16)
+    tracker.begin(0, first=0, window=4)
+    second = threading.Thread(target=lambda: (tracker.begin(1, first=0, window=4), tracker.end(1)))
+    second.start()
+    tracker.end(0)
+    second.join(timeout=10)
+    assert not tracker.in_flight
+    order = []
+
+    def render_three():
+        tracker.begin(3, first=0, window=4)
+        order.append("3 begins")
+        tracker.end(3)
+
+    worker = threading.Thread(target=render_three)
+    worker.start()
+    time.sleep(0.3)
+    tracker.begin(2, first=0, window=4)
+    order.append("2 begins")
+    time.sleep(0.1)
+    tracker.end(2)
+    worker.join(timeout=10)
+    assert order == ["2 begins", "3 begins"]
+
+
+def test_a_seek_in_a_parallel_stream_does_not_wait():
+    import threading
+    import time
+
+    from colormotion.temporal.engine import _StreamTracker
+
+    tracker = _StreamTracker(keep=16)
+    tracker.begin(0, first=0, window=4)
+    second = threading.Thread(target=lambda: (tracker.begin(1, first=0, window=4), tracker.end(1)))
+    second.start()
+    tracker.end(0)
+    second.join(timeout=10)
+    started = time.monotonic()
+    tracker.begin(40, first=0, window=4)  # a seek: 39 never comes
+    assert time.monotonic() - started < 0.2
+    tracker.end(40)

@@ -114,6 +114,8 @@ class _StreamTracker:
         self.activity = threading.Condition()
         self.in_flight: dict[int, int] = {}  # frame -> renders of it begun (waiting or running)
         self.finished: OrderedDict[int, None] = OrderedDict()
+        # two renders were once under way at the same time: the host renders on several threads
+        self.parallel = False
 
     def begin(self, t: int, first: int, window: int, needs_previous: bool = True) -> None:
         """Register a render of frame t, first waiting (bounded) for frame t-1 when another thread
@@ -121,6 +123,7 @@ class _StreamTracker:
         with self.activity:
             # announced at once, while it may still wait: frame t+1 then knows t is coming
             self.in_flight[t] = self.in_flight.get(t, 0) + 1
+            self.parallel = self.parallel or len(self.in_flight) > 1 or self.in_flight[t] > 1
             if needs_previous:
                 self._wait_for_previous(t, first, window)
 
@@ -152,12 +155,18 @@ class _StreamTracker:
                     return
                 self.activity.wait(PREVIOUS_FRAME_TIMEOUT_S - (now - started))
                 continue
-            # t-1 has not begun: worth a short wait only when this is a parallel render (other
-            # frames near t under way) or the stream's very first frames, whose threads start in
-            # any order; a single-threaded host that skipped t-1 (a seek) never waits.
-            parallel = any(k in self.in_flight for k in range(t - window, t + window + 1) if k != t)
+            # t-1 has not begun: worth a short wait only when this is a parallel render or the
+            # stream's very first frames, whose threads start in any order; a single-threaded
+            # host that skipped t-1 (a seek) never waits. Parallel: other frames near t under
+            # way, or a host seen rendering on several threads whose stream has reached t-2 or
+            # near it (between two frames no render may be under way while t-1's thread is
+            # still in the host's own decode: without this, t went ahead without t-1).
+            nearby = any(k in self.in_flight for k in range(t - window, t + window + 1) if k != t)
+            arriving = self.parallel and any(
+                k in self.finished or k in self.in_flight for k in range(max(first, t - window), t - 1)
+            )
             first_frames = not self.finished
-            grace = PARALLEL_GRACE_S if parallel else START_GRACE_S if first_frames else 0.0
+            grace = PARALLEL_GRACE_S if nearby or arriving else START_GRACE_S if first_frames else 0.0
             if now - started < grace:
                 self.activity.wait(grace - (now - started))
                 continue
