@@ -58,3 +58,16 @@ def test_a_training_step_on_a_gpu_gives_the_cpus_losses(net, batch):
     on_cpu, on_gpu = _losses(net, batch, "cpu"), _losses(net, batch, "cuda")
     for key in on_cpu:
         assert on_gpu[key] == pytest.approx(on_cpu[key], rel=1e-3), key
+
+
+def test_bf16_is_refused_on_a_cpu_without_native_bfloat16(monkeypatch, tmp_path):
+    from training import train_v2
+
+    monkeypatch.setattr(train_v2, "cpu_has_native_bf16", lambda: False)
+    config = TrainConfig(name="bf16", runs_dir=str(tmp_path), bf16=True)
+    with pytest.raises(ValueError, match="no native bfloat16"):
+        train_v2.train(config)
+    assert not (tmp_path / "bf16").exists()  # refused before anything was written
+    train_v2.check_config(TrainConfig(bf16=False))  # float32 always goes
+    monkeypatch.setattr(train_v2, "cpu_has_native_bf16", lambda: True)
+    train_v2.check_config(config)
