@@ -213,3 +213,34 @@ def test_frames_rendered_at_once_share_the_cores_between_their_sessions(
             model = node.model(0, params)
             sessions = model._sessions.values() if hasattr(model, "_sessions") else [model._session]
             assert {s.get_session_options().intra_op_num_threads for s in sessions} == {expected}
+
+
+def test_the_shipped_graphs_give_the_same_bits_with_any_thread_count():
+    """Hosts and the command line run different onnxruntime thread counts per session, and
+    frames must not depend on it: a graph whose kernels split a sum over threads (a convolution
+    on a tiny map did) would make melt's frames differ from the command line's by one level."""
+    from colormotion.model import open_session
+
+    folder = default_model_path()
+    rng = np.random.default_rng(0)
+    height, width = 256, 320
+    values = {
+        "gray": rng.random((1, 1, height, width), dtype=np.float32),
+        "guide": rng.random((1, 3, height, width), dtype=np.float32),
+        "has_prev": np.ones((1, 1, 1, 1), np.float32),
+        "vividness": np.full((1, 1, 1, 1), 0.5, np.float32),
+    }
+    outputs = {}
+    for graph, (inputs, names) in contract.GRAPHS_2.items():
+        if graph == "blend":
+            values["prev_feat"] = rng.standard_normal(values["current"].shape).astype(np.float32)
+            h, w = values["current"].shape[2:]
+            values["flow"] = rng.uniform(-2, 2, (1, 2, h, w)).astype(np.float32)
+        runs = []
+        for threads in (1, 2):
+            session = open_session(contract.graph_file(folder, graph), "cpu", False, threads=threads)
+            runs.append(session.run(list(names), {name: values[name] for name in inputs}))
+        for name, one, two in zip(names, *runs):
+            assert np.array_equal(one, two), f"{graph}.{name} differs between 1 and 2 threads"
+        outputs.update(zip(names, runs[0]))
+        values.update(outputs)
