@@ -230,7 +230,6 @@ def test_the_shipped_graphs_give_the_same_bits_with_any_thread_count():
         "has_prev": np.ones((1, 1, 1, 1), np.float32),
         "vividness": np.full((1, 1, 1, 1), 0.5, np.float32),
     }
-    outputs = {}
     for graph, (inputs, names) in contract.GRAPHS_2.items():
         if graph == "blend":
             values["prev_feat"] = rng.standard_normal(values["current"].shape).astype(np.float32)
@@ -242,5 +241,4 @@ def test_the_shipped_graphs_give_the_same_bits_with_any_thread_count():
             runs.append(session.run(list(names), {name: values[name] for name in inputs}))
         for name, one, two in zip(names, *runs):
             assert np.array_equal(one, two), f"{graph}.{name} differs between 1 and 2 threads"
-        outputs.update(zip(names, runs[0]))
-        values.update(outputs)
+        values.update(zip(names, runs[0]))

@@ -474,11 +474,9 @@ def test_a_single_threaded_seek_does_not_wait():
     tracker.end(40)
 
 
-def test_a_parallel_stream_waits_for_a_previous_frame_still_in_the_hosts_decode():
-    """MLT on several threads: frames 0 and 1 rendered at once, then nothing is under way while
-    frame 2's thread is still decoding and frame 3's reaches the filter. Frame 3 waits for 2."""
+def _tracker_seen_rendering_in_parallel():
+    """A stream tracker whose frames 0 and 1 were rendered at once, both finished."""
     import threading
-    import time
 
     from colormotion.temporal.engine import _StreamTracker
 
@@ -488,6 +486,16 @@ def test_a_parallel_stream_waits_for_a_previous_frame_still_in_the_hosts_decode(
     second.start()
     tracker.end(0)
     second.join(timeout=10)
+    return tracker
+
+
+def test_a_parallel_stream_waits_for_a_previous_frame_still_in_the_hosts_decode():
+    """MLT on several threads: frames 0 and 1 rendered at once, then nothing is under way while
+    frame 2's thread is still decoding and frame 3's reaches the filter. Frame 3 waits for 2."""
+    import threading
+    import time
+
+    tracker = _tracker_seen_rendering_in_parallel()
     assert not tracker.in_flight
     order = []
 
@@ -508,17 +516,9 @@ def test_a_parallel_stream_waits_for_a_previous_frame_still_in_the_hosts_decode(
 
 
 def test_a_seek_in_a_parallel_stream_does_not_wait():
-    import threading
     import time
 
-    from colormotion.temporal.engine import _StreamTracker
-
-    tracker = _StreamTracker(keep=16)
-    tracker.begin(0, first=0, window=4)
-    second = threading.Thread(target=lambda: (tracker.begin(1, first=0, window=4), tracker.end(1)))
-    second.start()
-    tracker.end(0)
-    second.join(timeout=10)
+    tracker = _tracker_seen_rendering_in_parallel()
     started = time.monotonic()
     tracker.begin(40, first=0, window=4)  # a seek: 39 never comes
     assert time.monotonic() - started < 0.2

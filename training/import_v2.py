@@ -140,6 +140,8 @@ def model_from_graphs(folder: str | Path) -> ColorMotionNet2:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from colormotion.graph_model import GraphModel
+
     from training.train_v2 import TrainConfig, rebalance_weights, save_checkpoint
 
     parser = argparse.ArgumentParser(
@@ -156,8 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     lam = TrainConfig.rebalance_lambda
     prior = net.log_prior.double().exp()
     class_weights = rebalance_weights((prior / prior.sum()).float(), lam)
-    version = onnx.load(contract.graph_file(args.model, "decode")).metadata_props
-    version = next((p.value for p in version if p.key == contract.META_VERSION), "unknown")
+    version = GraphModel(args.model).version
     save_checkpoint(args.out, net, None, class_weights, lam, {"step": 0, "imported_from": version})
     print(f"wrote {args.out} from {args.model} ({version}); largest difference per graph: {worst}")
     return 0
