@@ -5,13 +5,14 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+import numpy as np
 import onnx
 import pytest
 import torch
 from colormotion import contract
 
 from tests.conftest import grey_heavy_prior
-from training.export_v2 import check_against_torch, export_graphs
+from training.export_v2 import check_against_torch, export_graphs, pad_conv_input_channels
 from training.model_v2 import ColorMotionNet2
 
 
@@ -210,3 +211,49 @@ def test_the_importer_refuses_graphs_that_lack_a_weight(exported, tmp_path):
     onnx.save(blend, contract.graph_file(tmp_path, "blend"))
     with pytest.raises(ValueError, match="no constant input"):
         model_from_graphs(tmp_path)
+
+
+def _one_conv(in_channels: int, kernel: int) -> onnx.ModelProto:
+    weight = np.random.default_rng(1).standard_normal((64, in_channels, kernel, kernel)).astype(np.float32)
+    conv = onnx.helper.make_node("Conv", ["x", "w"], ["y"], pads=[kernel // 2] * 4)
+    graph = onnx.helper.make_graph(
+        [conv],
+        "one_conv",
+        [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, in_channels, None, None])],
+        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 64, None, None])],
+        [onnx.numpy_helper.from_array(weight, "w")],
+    )
+    return onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", contract.OPSET)])
+
+
+def _run(proto: onnx.ModelProto, x: np.ndarray, threads: int) -> np.ndarray:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    session = ort.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    return session.run(None, {"x": x})[0]
+
+
+def test_padded_convolutions_compute_the_same_with_any_thread_count():
+    """A 3x3 convolution over 70 channels on an 8x10 map (the coarse path's shape at 256x320):
+    widened to 72 zero-padded channels it computes the same function, to the same bits with 1
+    to 4 onnxruntime threads."""
+    x = np.random.default_rng(0).random((1, 70, 8, 10), dtype=np.float32)
+    original = _one_conv(70, 3)
+    padded = copy.deepcopy(original)
+    assert pad_conv_input_channels(padded) == 1
+    onnx.checker.check_model(padded)
+    assert onnx.numpy_helper.to_array(padded.graph.initializer[0]).shape == (64, 72, 3, 3)
+    reference = _run(padded, x, 1)
+    np.testing.assert_allclose(reference, _run(original, x, 1), rtol=0, atol=1e-4)
+    for threads in (2, 3, 4):
+        assert np.array_equal(_run(padded, x, threads), reference), f"{threads} threads"
+
+
+@pytest.mark.parametrize("in_channels, kernel", [(72, 3), (11, 3), (70, 1)])
+def test_convolutions_already_summed_in_one_order_are_left_alone(in_channels, kernel):
+    """Multiples of 8 run blocked; a sum of at most 128 products (11x3x3, 70x1x1) takes one pass."""
+    proto = _one_conv(in_channels, kernel)
+    assert pad_conv_input_channels(proto) == 0
+    assert [node.op_type for node in proto.graph.node] == ["Conv"]

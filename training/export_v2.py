@@ -114,6 +114,51 @@ def fold_pads_into_convs(proto: onnx.ModelProto) -> int:
     return folded
 
 
+_CHANNEL_BLOCK = 8  # onnxruntime's blocked (NCHWc) layout on AVX2 CPUs; AVX-512's 16 is a multiple
+_SINGLE_PASS_SUM = 128  # MLAS sums at most this many products (in channels x kernel) in one pass
+
+
+def pad_conv_input_channels(proto: onnx.ModelProto) -> int:
+    """Give every dense convolution whose input channels are not a multiple of 8 (and whose sum
+    is longer than MLAS sums in one pass) zero channels up to the next multiple: its input
+    through a Pad node, its weights as zeros. onnxruntime runs such a convolution through
+    im2col and a GEMM that cuts the sum into passes whose length depends on how many output
+    positions each thread takes, so on a small map (the coarse path's stride 32) the last bit
+    changed with the thread count. Blocked-layout convolutions sum in one order on any count.
+    The zeros add nothing: the function is unchanged. -> convolutions padded."""
+    graph = proto.graph
+    initializers = {init.name: init for init in graph.initializer}
+    uses: dict[str, int] = {}
+    for node in graph.node:
+        for name in node.input:
+            uses[name] = uses.get(name, 0) + 1
+    padded = 0
+    for conv in [node for node in graph.node if node.op_type == "Conv"]:
+        group = next((a.i for a in conv.attribute if a.name == "group"), 1)
+        if group != 1 or conv.input[1] not in initializers or uses[conv.input[1]] != 1:
+            continue
+        weight = onnx.numpy_helper.to_array(initializers[conv.input[1]])
+        channels = weight.shape[1]
+        extra = -channels % _CHANNEL_BLOCK
+        if not extra or weight[0].size <= _SINGLE_PASS_SUM:
+            continue
+        widened = np.pad(weight, ((0, 0), (0, extra)) + ((0, 0),) * (weight.ndim - 2))
+        initializers[conv.input[1]].CopyFrom(onnx.numpy_helper.from_array(widened, conv.input[1]))
+        name = f"{conv.input[0]}/channels_to_{channels + extra}"
+        pads = onnx.numpy_helper.from_array(
+            np.array([0, 0] + [0] * (weight.ndim - 2) + [0, extra] + [0] * (weight.ndim - 2), np.int64),
+            f"{name}/pads",
+        )
+        graph.initializer.append(pads)
+        graph.node.insert(
+            list(graph.node).index(conv),
+            onnx.helper.make_node("Pad", [conv.input[0], pads.name], [name], name=name),
+        )
+        conv.input[0] = name
+        padded += 1
+    return padded
+
+
 def fold_constant_nodes(proto: onnx.ModelProto) -> int:
     """Replace every node computed from constants only (initializers, Constant nodes) by its
     value. The tracer leaves slices of parameters (`model_v2.separable_on_parts`) as Slice
@@ -199,6 +244,7 @@ def graph_protos(net: ColorMotionNet2, version: str) -> dict[str, onnx.ModelProt
         proto = onnx.load_from_string(buffer.getvalue())
         fold_constant_nodes(proto)
         fold_pads_into_convs(proto)
+        pad_conv_input_channels(proto)
         onnx.helper.set_model_props(
             proto,
             {
