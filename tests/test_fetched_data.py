@@ -144,6 +144,7 @@ def test_fetched_clips_are_extracted_unmodified_with_scene_metadata_and_load_for
     work = tmp_path / "work"
     (work / "clips").mkdir(parents=True)
     write_clip(work / "clips" / "pan.mkv", 8, 1)
+    write_clip(work / "clips" / "pan.avi", 5, 3)  # the same name but for its extension
     write_clip(work / "other.mkv", 6, 2)
     (work / "clips" / "notes.txt").write_text("not a video")
     bare, commit = bare_snapshot(work, tmp_path / "mirror" / "someone+clips" / "repo")
@@ -151,12 +152,15 @@ def test_fetched_clips_are_extracted_unmodified_with_scene_metadata_and_load_for
     source = fetched.ClipSource("vids", "someone/clips", commit, ("clips", "missing.mp4"), "CC0-1.0", "test")
     root, scenes = tmp_path / "fetched", tmp_path / "scenes"
     entry = fetched.prepare_clip_source(source, bare, root, scenes)
-    assert entry["count"] == 1 and entry["clips"] == [
-        {"file": "clips/pan.mkv", "frames": 8, "scene_frames": 8}
+    assert entry["count"] == 2 and entry["clips"] == [
+        {"file": "clips/pan.avi", "frames": 5, "scene_frames": 5},
+        {"file": "clips/pan.mkv", "frames": 8, "scene_frames": 8},
     ]
     assert (root / "vids" / "clips__pan.mkv").read_bytes() == (work / "clips" / "pan.mkv").read_bytes()
-    record = json.loads((scenes / "vids__clips__pan.json").read_text())
+    record = json.loads((scenes / "vids__clips__pan.mkv.json").read_text())
     assert record["path"] == "fetched/vids/clips__pan.mkv" and record["scenes"] == [[0, 8]]
+    other = json.loads((scenes / "vids__clips__pan.avi.json").read_text())
+    assert other["path"] == "fetched/vids/clips__pan.avi" and other["scenes"] == [[0, 5]]
 
     # training decodes them from outside the shared data
     from training.data import pairs

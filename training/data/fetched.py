@@ -168,6 +168,24 @@ CLIP_SOURCES = (
         licence="no licence file; the clip's origin is not stated",
         content="cars and cyclists on a bridge road under a blue sky, fixed camera",
     ),
+    # Added 2026-12-07. Left out: the NTU RGB+D samples (tools/data/skeleton, demo_skeleton.mp4;
+    # that dataset's terms are research-only), demo_spatiotemporal_det.mp4 (demo.mp4 again,
+    # with boxes and text drawn on) and rawvideo_dataset/part_*.mp4 (cut from test.mp4).
+    ClipSource(
+        name="mmaction2-demos",
+        repo="open-mmlab/mmaction2",
+        commit="4d6c93474730cad2f25e51109adcf96824efc7a3",
+        paths=(
+            "demo/demo.mp4",
+            "demo/test_video_structuralize.mp4",
+            "tests/data/test.avi",
+            "tests/data/test.mp4",
+        ),
+        licence="Apache-2.0 (repository LICENSE); the clips' origin is not stated (demo.mp4 is "
+        "a Kinetics-style YouTube clip)",
+        content="arm wrestling at a crowded table, children playing basketball in a gym, a "
+        "close-up of a woman applying eye make-up, a pool net skimming a swimming pool",
+    ),
 )
 
 
@@ -254,7 +272,8 @@ def prepare_clip_source(source: ClipSource, gitdir: Path, out_root: Path, scenes
             continue
         record["source"] = source.clip_source_name(path)  # unique beside the shared clips
         record["path"] = f"{FETCHED_PREFIX}{source.name}/{video.name}"
-        (scenes_out / f"{Path(record['source']).stem}.json").write_text(json.dumps(record, indent=1) + "\n")
+        # the whole name, extension too: a folder may hold test.avi and test.mp4
+        (scenes_out / f"{record['source']}.json").write_text(json.dumps(record, indent=1) + "\n")
         clips.append({"file": path, "frames": record["frame_count"], "scene_frames": record["scene_frames"]})
     return {
         **asdict(source),
