@@ -223,3 +223,30 @@ def test_the_animated_films_name_the_committed_scene_records():
     for source, path in films:
         assert path in source.paths
         assert source.clip_source_name(path) in committed
+
+
+def test_prepare_refuses_files_the_shared_data_already_holds(tmp_path, monkeypatch):
+    """The shared data took some repositories' clips already: fetching them again would train on
+    them twice and count them as new data."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    entry = {"path": "videos/x_pan.mp4", "source_repo": "someone/clips", "original_path": "clips/pan.mkv"}
+    (shared / "MANIFEST.json").write_text(json.dumps({"entries": [entry]}))
+    monkeypatch.setattr(fetched, "DATA_ROOT", shared)
+    taken = fetched.ClipSource("vids", "someone/clips", "0" * 40, ("clips",), "CC0-1.0", "test")
+    other = fetched.ClipSource("vids", "someone/clips", "0" * 40, ("other.mkv",), "CC0-1.0", "test")
+    monkeypatch.setattr(fetched, "SOURCES", ())
+    monkeypatch.setattr(fetched, "CLIP_SOURCES", (taken,))
+    with pytest.raises(ValueError, match=r"vids: someone/clips clips is already in ../shared/data"):
+        fetched.prepare(tmp_path / "mirror", tmp_path / "out")
+    assert fetched.already_shared(other, fetched.files_in_shared_data()) == []
+
+
+@pytest.mark.skipif(
+    not (fetched.DATA_ROOT / "MANIFEST.json").is_file(), reason="no ../shared/data on this machine"
+)
+def test_no_committed_source_takes_files_the_shared_data_holds():
+    shared = fetched.files_in_shared_data()
+    assert shared, "the shared MANIFEST names no source files"
+    for source in fetched.SOURCES + fetched.CLIP_SOURCES:
+        assert fetched.already_shared(source, shared) == [], source.name

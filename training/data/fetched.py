@@ -32,7 +32,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from training.data import REPO_ROOT, SCENES_DIR, split
+from training.data import DATA_ROOT, REPO_ROOT, SCENES_DIR, split
 
 FETCHED_ROOT = REPO_ROOT.parent / "colormotion-data"
 FETCHED_PREFIX = "fetched/"
@@ -168,24 +168,6 @@ CLIP_SOURCES = (
         licence="no licence file; the clip's origin is not stated",
         content="cars and cyclists on a bridge road under a blue sky, fixed camera",
     ),
-    # Added 2026-12-07. Left out: the NTU RGB+D samples (tools/data/skeleton, demo_skeleton.mp4;
-    # that dataset's terms are research-only), demo_spatiotemporal_det.mp4 (demo.mp4 again,
-    # with boxes and text drawn on) and rawvideo_dataset/part_*.mp4 (cut from test.mp4).
-    ClipSource(
-        name="mmaction2-demos",
-        repo="open-mmlab/mmaction2",
-        commit="4d6c93474730cad2f25e51109adcf96824efc7a3",
-        paths=(
-            "demo/demo.mp4",
-            "demo/test_video_structuralize.mp4",
-            "tests/data/test.avi",
-            "tests/data/test.mp4",
-        ),
-        licence="Apache-2.0 (repository LICENSE); the clips' origin is not stated (demo.mp4 is "
-        "a Kinetics-style YouTube clip)",
-        content="arm wrestling at a crowded table, children playing basketball in a gym, a "
-        "close-up of a woman applying eye make-up, a pool net skimming a swimming pool",
-    ),
 )
 
 
@@ -286,15 +268,49 @@ def prepare_clip_source(source: ClipSource, gitdir: Path, out_root: Path, scenes
     }
 
 
+def files_in_shared_data(data_root: Path | None = None) -> set[tuple[str, str]]:
+    """(repository, path) of every file ``../shared/data`` took from a repository (its MANIFEST):
+    fetching one of them again would count it twice and train on it twice."""
+    manifest = (data_root if data_root is not None else DATA_ROOT) / "MANIFEST.json"
+    if not manifest.is_file():
+        return set()
+    entries = json.loads(manifest.read_text())["entries"]
+    return {
+        (e["source_repo"], e["original_path"])
+        for e in entries
+        if e.get("source_repo") and e.get("original_path")
+    }
+
+
+def already_shared(source: Source | ClipSource, shared: set[tuple[str, str]]) -> list[str]:
+    """The paths (or folders) `source` takes that the shared data already holds, or holds files of."""
+    folders = source.paths if isinstance(source, ClipSource) else (source.folder,)
+    return sorted(
+        folder
+        for folder in folders
+        if any(
+            repo == source.repo and (path == folder or path.startswith(folder.rstrip("/") + "/"))
+            for repo, path in shared
+        )
+    )
+
+
 def prepare(mirrors: Path, out_root: Path, only: set[str] | None = None) -> list[dict]:
     """Extract the sources (or those named in `only`, keeping the manifest's other entries)."""
     previous = {entry["name"]: entry for entry in load_manifest()}
+    shared = files_in_shared_data()
     entries = []
     for source in SOURCES + CLIP_SOURCES:
         if only and source.name not in only:
             if source.name in previous:
                 entries.append(previous[source.name])
             continue
+        duplicates = already_shared(source, shared)
+        if duplicates:
+            raise ValueError(
+                f"{source.name}: {source.repo} {', '.join(duplicates)} is already in ../shared/data "
+                "(its MANIFEST.json); take other files"
+            )
         gitdir = _snapshot(mirrors, source.repo)
         if not gitdir.is_dir():
             raise FileNotFoundError(f"no snapshot of {source.repo} at {gitdir} (fetch github:{source.repo})")
