@@ -168,6 +168,32 @@ CLIP_SOURCES = (
         licence="no licence file; the clip's origin is not stated",
         content="cars and cyclists on a bridge road under a blue sky, fixed camera",
     ),
+    # Added 2026-12-07, so the fetched camera footage outnumbers the shared data's clip frames.
+    ClipSource(
+        name="deepsort-street",
+        repo="theAIGuysCode/yolov4-deepsort",
+        commit="24e675f59d556e13c680df125918ec031c4bd683",
+        paths=("data/video/test.mp4",),  # the snapshot lacks its cars.mp4
+        licence="GPL-3.0 (repository LICENSE); the clip's origin is not stated",
+        content="a pedestrian street with shop fronts, people walking and cycling, fixed camera",
+    ),
+    ClipSource(
+        name="social-distance-plaza",
+        repo="1shivam-cyber/Social-Distance-Detection",
+        commit="60953364d50c74ee11095c1c562a8bd999223baf",
+        paths=("input.mp4",),
+        licence="no licence file; the clip's origin is not stated",
+        content="people walking across a paved campus plaza with lawns, seen from above",
+    ),
+    ClipSource(
+        name="parking-lot-pan",
+        repo="Aishwarya2203/Parking-Lot-Detection-Using-OpenCV",
+        commit="2e4b6519f5d8642622bfd3c61449002253298666",
+        # left out: videos/now.mp4 (toy cars on a drawn grid); the snapshot lacks the others
+        paths=("test.mp4",),
+        licence="no licence file; the clip's origin is not stated",
+        content="a slow pan over a full car park under a blue sky with clouds",
+    ),
 )
 
 
