@@ -237,23 +237,23 @@ def _run(proto: onnx.ModelProto, x: np.ndarray, threads: int) -> np.ndarray:
 
 def test_padded_convolutions_compute_the_same_with_any_thread_count():
     """A 3x3 convolution over 70 channels on an 8x10 map (the coarse path's shape at 256x320):
-    widened to 72 zero-padded channels it computes the same function, to the same bits with 1
+    widened to 80 zero-padded channels it computes the same function, to the same bits with 1
     to 4 onnxruntime threads."""
     x = np.random.default_rng(0).random((1, 70, 8, 10), dtype=np.float32)
     original = _one_conv(70, 3)
     padded = copy.deepcopy(original)
     assert pad_conv_input_channels(padded) == 1
     onnx.checker.check_model(padded)
-    assert onnx.numpy_helper.to_array(padded.graph.initializer[0]).shape == (64, 72, 3, 3)
+    assert onnx.numpy_helper.to_array(padded.graph.initializer[0]).shape == (64, 80, 3, 3)
     reference = _run(padded, x, 1)
     np.testing.assert_allclose(reference, _run(original, x, 1), rtol=0, atol=1e-4)
     for threads in (2, 3, 4):
         assert np.array_equal(_run(padded, x, threads), reference), f"{threads} threads"
 
 
-@pytest.mark.parametrize("in_channels, kernel", [(72, 3), (11, 3), (70, 1)])
+@pytest.mark.parametrize("in_channels, kernel", [(80, 3), (11, 3), (70, 1)])
 def test_convolutions_already_summed_in_one_order_are_left_alone(in_channels, kernel):
-    """Multiples of 8 run blocked; a sum of at most 128 products (11x3x3, 70x1x1) takes one pass."""
+    """Multiples of 16 run blocked; a sum of at most 128 products (11x3x3, 70x1x1) takes one pass."""
     proto = _one_conv(in_channels, kernel)
     assert pad_conv_input_channels(proto) == 0
     assert [node.op_type for node in proto.graph.node] == ["Conv"]

@@ -114,12 +114,14 @@ def fold_pads_into_convs(proto: onnx.ModelProto) -> int:
     return folded
 
 
-_CHANNEL_BLOCK = 8  # onnxruntime's blocked (NCHWc) layout on AVX2 CPUs; AVX-512's 16 is a multiple
+# onnxruntime's blocked (NCHWc) layout takes input channels in blocks of 8 on AVX2 CPUs and of
+# 16 on AVX-512 ones (a multiple of 16 suits both)
+_CHANNEL_BLOCK = 16
 _SINGLE_PASS_SUM = 128  # MLAS sums at most this many products (in channels x kernel) in one pass
 
 
 def pad_conv_input_channels(proto: onnx.ModelProto) -> int:
-    """Give every dense convolution whose input channels are not a multiple of 8 (and whose sum
+    """Give every dense convolution whose input channels are not a multiple of 16 (and whose sum
     is longer than MLAS sums in one pass) zero channels up to the next multiple: its input
     through a Pad node, its weights as zeros. onnxruntime runs such a convolution through
     im2col and a GEMM that cuts the sum into passes whose length depends on how many output
