@@ -226,13 +226,17 @@ def _one_conv(in_channels: int, kernel: int) -> onnx.ModelProto:
     return onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", contract.OPSET)])
 
 
-def _run(proto: onnx.ModelProto, x: np.ndarray, threads: int) -> np.ndarray:
+def _run_all(proto: onnx.ModelProto, x: np.ndarray, threads: int = 1) -> list[np.ndarray]:
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     session = ort.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    return session.run(None, {"x": x})[0]
+    return session.run(None, {"x": x})
+
+
+def _run(proto: onnx.ModelProto, x: np.ndarray, threads: int) -> np.ndarray:
+    return _run_all(proto, x, threads)[0]
 
 
 def test_padded_convolutions_compute_the_same_with_any_thread_count():
@@ -257,3 +261,20 @@ def test_convolutions_already_summed_in_one_order_are_left_alone(in_channels, ke
     proto = _one_conv(in_channels, kernel)
     assert pad_conv_input_channels(proto) == 0
     assert [node.op_type for node in proto.graph.node] == ["Conv"]
+
+
+def test_two_convolutions_of_one_input_are_widened_apart():
+    """One tensor feeding two widened convolutions gets a Pad node for each, named apart."""
+    original = _one_conv(70, 3)
+    weight = np.random.default_rng(2).standard_normal((8, 70, 3, 3)).astype(np.float32)
+    original.graph.initializer.append(onnx.numpy_helper.from_array(weight, "w2"))
+    original.graph.node.append(onnx.helper.make_node("Conv", ["x", "w2"], ["y2"], pads=[1] * 4))
+    original.graph.output.append(
+        onnx.helper.make_tensor_value_info("y2", onnx.TensorProto.FLOAT, [1, 8, None, None])
+    )
+    padded = copy.deepcopy(original)
+    assert pad_conv_input_channels(padded) == 2
+    onnx.checker.check_model(padded, full_check=True)
+    x = np.random.default_rng(0).random((1, 70, 8, 10), dtype=np.float32)
+    for got, want in zip(_run_all(padded, x), _run_all(original, x)):
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-4)

@@ -146,7 +146,8 @@ def pad_conv_input_channels(proto: onnx.ModelProto) -> int:
             continue
         widened = np.pad(weight, ((0, 0), (0, extra)) + ((0, 0),) * (weight.ndim - 2))
         initializers[conv.input[1]].CopyFrom(onnx.numpy_helper.from_array(widened, conv.input[1]))
-        name = f"{conv.input[0]}/channels_to_{channels + extra}"
+        # named after the convolution: one tensor may feed several widened convolutions
+        name = f"{conv.output[0]}/input_channels_to_{channels + extra}"
         pads = onnx.numpy_helper.from_array(
             np.array([0, 0] + [0] * (weight.ndim - 2) + [0, extra] + [0] * (weight.ndim - 2), np.int64),
             f"{name}/pads",
