@@ -294,10 +294,10 @@ def prepare_clip_source(source: ClipSource, gitdir: Path, out_root: Path, scenes
     }
 
 
-def files_in_shared_data(data_root: Path | None = None) -> set[tuple[str, str]]:
+def files_in_shared_data() -> set[tuple[str, str]]:
     """(repository, path) of every file ``../shared/data`` took from a repository (its MANIFEST):
     fetching one of them again would count it twice and train on it twice."""
-    manifest = (data_root if data_root is not None else DATA_ROOT) / "MANIFEST.json"
+    manifest = DATA_ROOT / "MANIFEST.json"
     if not manifest.is_file():
         return set()
     entries = json.loads(manifest.read_text())["entries"]
