@@ -14,7 +14,7 @@ from tests.test_training_data import panning, textured
 from training.data.pairs import ClipFrames
 from training.data.sequences import GuidedDataset
 from training.model_v2 import ColorMotionNet2
-from training.train_v2 import TrainConfig, losses_of
+from training.train_v2 import TrainConfig, losses_of, temporal_change_loss
 
 
 @pytest.fixture(scope="module")
@@ -71,3 +71,27 @@ def test_bf16_is_refused_on_a_cpu_without_native_bfloat16(monkeypatch, tmp_path)
     train_v2.check_config(TrainConfig(bf16=False))  # float32 always goes
     monkeypatch.setattr(train_v2, "cpu_has_native_bf16", lambda: True)
     train_v2.check_config(config)
+
+
+def test_the_flicker_term_counts_only_change_the_truth_does_not_have():
+    torch.manual_seed(1)
+    truth0 = torch.rand(2, 2, 32, 40) - 0.5
+    truth1 = torch.roll(truth0, shifts=8, dims=-1)  # the scene moves 8 px right: one grid cell
+    flow = torch.zeros(2, 2, 4, 5)
+    flow[:, 0] = -1.0  # backward, in feature-grid cells: t+1 at x came from t at x - 8 px
+    truths = (truth0, truth1)
+    assert float(temporal_change_loss(truths, truths, flow)) == 0.0
+    # a steady error that moves with the scene is the L1 term's business, not flicker
+    steady = (truth0 + 0.2, truth1 + 0.2)
+    assert float(temporal_change_loss(steady, truths, flow)) == pytest.approx(0.0, abs=1e-6)
+    flicker = (truth0, truth1 + 0.2)  # t+1 changes colour, the scene does not
+    assert float(temporal_change_loss(flicker, truths, flow)) > 0.15
+
+
+def test_the_flicker_term_joins_the_total_only_when_weighted(net, batch):
+    without = losses_of(net, batch, torch.ones(net.ab_bins.shape[0]), TrainConfig(name="test"))
+    config = TrainConfig(name="test", temporal_weight=3.0)
+    weighted = losses_of(net, batch, torch.ones(net.ab_bins.shape[0]), config)
+    assert "temporal" not in without and float(weighted["temporal"]) > 0
+    expected = float(without["total"]) + 3.0 * float(weighted["temporal"])
+    assert float(weighted["total"]) == pytest.approx(expected, rel=1e-5)

@@ -35,6 +35,7 @@ from colormotion.temporal import propagate  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 
+from training.model import warp  # noqa: E402
 from training.model_v2 import ColorMotionNet2, pooled, premultiplied, switch_to_prelu  # noqa: E402
 from training.train import RunLog, config_from_args, epoch_loader, lr_factor, seed_everything  # noqa: E402
 
@@ -73,6 +74,9 @@ class TrainConfig:
     l1_weight: float = 10.0
     soft_sigma: float = 5.0 / 110.0  # Zhang et al. 2016: soft-encode over 5 nearest bins, sigma 5
     rebalance_lambda: float = 0.5
+    # weight of the flicker term (temporal_change_loss): frame t+1's change from t, against the
+    # truth's change; 0 leaves it out (runs up to v10)
+    temporal_weight: float = 0.0
     # the a*b* loss stops at the classifier (its median pull mutes the annealed mean's colour)
     classifier_from_ce_only: bool = False
     # "prelu" or "relu" for the state and the decoder (ColorMotionNet2); a fine-tune of a ReLU
@@ -225,20 +229,43 @@ def soft_targets(ab: torch.Tensor, bins: torch.Tensor, sigma: float, k: int = 5)
     return labels.reshape(n, h, w, -1).permute(0, 3, 1, 2), near_i[:, 0].reshape(n, h, w)
 
 
+def temporal_change_loss(
+    ab: tuple[torch.Tensor, torch.Tensor], truth: tuple[torch.Tensor, torch.Tensor], flow
+):
+    """Flicker: how far the output's change from t to t+1 strays from the truth's change.
+
+    ab, truth: a*b* [N,2,H,W] of t and t+1; flow: the batch's feature-grid backward flow
+    t+1 -> t. Both t's are warped to t+1 by the same (coarse) flow, so where it is wrong the
+    truth's change absorbs the error; what is left is colour the model changes and the scene
+    does not (Lai et al. 2018's short-term temporal loss, compensated by the truth).
+    """
+    height, width = ab[1].shape[-2:]
+    scale = height / flow.shape[-2]
+    pixel_flow = F.interpolate(flow, size=(height, width), mode="bilinear", align_corners=False) * scale
+    change = ab[1] - warp(ab[0], pixel_flow)
+    true_change = truth[1] - warp(truth[0], pixel_flow)
+    return F.smooth_l1_loss(change, true_change, beta=0.02)
+
+
 def losses_of(model: ColorMotionNet2, batch, class_weights: torch.Tensor, config: TrainConfig) -> dict:
     outputs = run_sample(model, batch, config.classifier_from_ce_only)
     losses = {"ce": 0.0, "l1": 0.0}
+    truths = []
     for i, (ab, logits) in enumerate(outputs):
         truth = batch["ab"][:, i].to(ab.device)
+        truths.append(truth)
         labels, nearest = soft_targets(F.avg_pool2d(truth, 4), model.ab_bins, config.soft_sigma)
         per_pixel = -(labels * F.log_softmax(logits, dim=1)).sum(dim=1)
         losses["ce"] = losses["ce"] + (per_pixel * class_weights[nearest]).mean()
         losses["l1"] = losses["l1"] + F.smooth_l1_loss(ab, truth, beta=0.02)
     losses["total"] = config.ce_weight * losses["ce"] + config.l1_weight * losses["l1"]
+    if config.temporal_weight > 0:
+        flow = batch["flow"].to(truths[0].device)
+        losses["temporal"] = temporal_change_loss((outputs[0][0], outputs[1][0]), tuple(truths), flow)
+        losses["total"] = losses["total"] + config.temporal_weight * losses["temporal"]
     return losses
 
 
-@torch.no_grad()
 @torch.no_grad()  # validation needs no autograd graph (it recorded one for every batch)
 def validate(model: ColorMotionNet2, val_set, config: TrainConfig) -> dict[str, float]:
     """Mean squared a*b* error (in a*b*/110 units) of t+1, by what guided it."""
