@@ -39,3 +39,20 @@ def test_each_value_is_in_force_while_measured_and_the_default_comes_back(monkey
     assert "sigma 7  0:20.00 10:22.00" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         tune_spread.main(["--sigma", "3", "--gain", "10"])  # one constant at a time
+
+
+def test_the_clip_figure_is_the_hinted_render_against_the_automatic_one_by_bin():
+    rng = np.random.default_rng(0)
+    truth = [rng.integers(0, 256, (32, 32, 3), dtype=np.uint8) for _ in range(40)]
+
+    class Renders:  # automatic colour: gray; with hints: the truth from frame 20 on
+        settings = tune_spread.evaluate.Settings(work_short_side=32)
+
+        def render(self, rgb, hints_at=None):
+            assert hints_at is None or hints_at(0) and not hints_at(1) and hints_at.persisting(5)
+            gray = [np.repeat(f.mean(axis=2, keepdims=True).astype(np.uint8), 3, axis=2) for f in rgb]
+            return gray if hints_at is None else gray[:20] + rgb[20:]
+
+    gains = tune_spread.hint_gain_on_clips(Renders(), {"videos/x.mp4": truth})
+    assert gains["1-10"] == (0.0, 0.0)
+    assert gains["31-59"][0] > 20 and gains["31-59"][0] == gains["31-59"][1]  # one clip: mean = worst

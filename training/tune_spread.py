@@ -2,11 +2,15 @@
 
     python -m training.tune_spread --sigma 2 3 4 5       # the hint sweep for each edge sigma
     python -m training.tune_spread --scale 0.1 0.2 0.4   # or for each reach scale
+    python -m training.tune_spread --gain 2000 50 --clips   # and 10 hints on training clips
 
 Runs `training.evaluate`'s photo figures (hint sweep, hint fidelity, a ~25 % grid against none)
 through the engine with the shipped model on `--per-folder` seeded training photos of each
 shared-data folder, once per value of the constant given (`colormotion.temporal.propagate`'s
 SPREAD_SCALE, SPREAD_SIGMA or SPREAD_GAIN), the others at their defaults, and prints a row each.
+With `--clips`, also evaluate's sparse-hint persistence on TUNING_CLIPS (training clips): 10
+hints on frame 0, carried on, PSNR against automatic colour on frames 1-10 and 31-59, the mean
+over clips and the worst clip (a spread that helps on average can still ruin one clip).
 """
 
 from __future__ import annotations
@@ -19,10 +23,18 @@ from colormotion.graph_model import GraphModel
 from colormotion.model import default_model_path
 from colormotion.temporal import propagate
 
-from training import evaluate
+from training import evaluate, metrics
 from training.data import DATA_ROOT, split
 
 CONSTANTS = {"scale": "SPREAD_SCALE", "sigma": "SPREAD_SIGMA", "gain": "SPREAD_GAIN"}
+TUNING_CLIPS = tuple(
+    f"videos/{name}.mp4"
+    for name in (
+        "sam2_01_dog", "sam2_02_cups", "co-tracker_apple", "ECO_Crossing", "deep-video-prior_Bedroom",
+        "Cutie_judo", "co-tracker_teddy", "sam2_05_default_juggle", "deep-video-prior_Haze2",
+        "staple_vot15_ball1", "ProPainter_running_car", "opencv_vtest",
+    )
+)  # fmt: skip
 
 
 def tuning_photos(per_folder: int, seed: int) -> list[str]:
@@ -48,6 +60,40 @@ def photo_figures(evaluator: evaluate.Evaluator, images: list[np.ndarray]) -> di
     }
 
 
+class FirstFrameHints:
+    """Hints drawn on frame 0 and carried on (one key, as evaluate's persistence figure)."""
+
+    def __init__(self, hints):
+        self.hints = hints
+
+    def __call__(self, k):
+        return self.hints if k == 0 else []
+
+    def persisting(self, k):
+        return {0: self.hints} if k > 0 else {}
+
+
+def hint_gain_on_clips(evaluator: evaluate.Evaluator, clips: dict[str, list[np.ndarray]]) -> dict:
+    """PSNR gain of 10 hints on frame 0 (carried on) over automatic colour, by clip and bin."""
+    gains = {"1-10": [], "31-59": []}
+    for name, rgb in clips.items():
+        frame0 = evaluate.prepare(rgb[0], evaluator.settings.work_short_side)
+        rng = np.random.default_rng([0, *name.encode()])  # evaluate's own draw
+        hints = evaluate.patch_hints(frame0, evaluate.random_patches(rng, frame0.gray.shape, 10))
+        auto, hinted = evaluator.render(rgb), evaluator.render(rgb, hints_at=FirstFrameHints(hints))
+        for label, (first, last) in (("1-10", (1, 10)), ("31-59", (31, 59))):
+            frames = range(first, min(last, len(rgb) - 1) + 1)
+            if len(frames):
+                gains[label].append(
+                    float(
+                        np.mean(
+                            [metrics.psnr(hinted[t], rgb[t]) - metrics.psnr(auto[t], rgb[t]) for t in frames]
+                        )
+                    )
+                )
+    return {label: (float(np.mean(values)), float(np.min(values))) for label, values in gains.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -56,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument(f"--{name}", type=float, nargs="+", help=f"values of {CONSTANTS[name]}")
     parser.add_argument("--per-folder", type=int, default=5)
     parser.add_argument("--seed", type=int, default=77)
+    parser.add_argument("--clips", action="store_true", help="also 10 hints on frame 0 of TUNING_CLIPS")
     args = parser.parse_args(argv)
     tried = [(name, values) for name in CONSTANTS if (values := getattr(args, name))]
     if len(tried) != 1:
@@ -63,7 +110,12 @@ def main(argv: list[str] | None = None) -> int:
     name, values = tried[0]
     paths = tuning_photos(args.per_folder, args.seed)
     images = [evaluate.load_photo_square(DATA_ROOT / path) for path in paths]
-    evaluator = evaluate.Evaluator(GraphModel(default_model_path()), evaluate.Settings())
+    settings = evaluate.Settings()
+    evaluator = evaluate.Evaluator(GraphModel(default_model_path()), settings)
+    clips = {}
+    if args.clips:
+        assert not any(split.is_val_clip(name) or split.is_excluded_clip(name) for name in TUNING_CLIPS)
+        clips = {name: evaluate.load_clip_frames(DATA_ROOT / name, settings) for name in TUNING_CLIPS}
     print(f"{len(images)} training photos; sweep PSNR (dB) by hint count", flush=True)
     default = getattr(propagate, CONSTANTS[name])
     try:
@@ -77,6 +129,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"  fidelity {figures['fidelity']:.2f}  ({time.perf_counter() - started:.0f} s)",
                 flush=True,
             )
+            if clips:
+                gain = hint_gain_on_clips(evaluator, clips)
+                print(
+                    f"{name} {value:g}  10 hints on frame 0, gain over automatic (dB), mean / worst of "
+                    f"{len(clips)} clips: frames 1-10 {gain['1-10'][0]:+.2f} / {gain['1-10'][1]:+.2f}, "
+                    f"31-59 {gain['31-59'][0]:+.2f} / {gain['31-59'][1]:+.2f}",
+                    flush=True,
+                )
     finally:
         setattr(propagate, CONSTANTS[name], default)
     return 0

@@ -191,8 +191,9 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
         1.0,
         "Hint spread",
         help="How far a hint's colour fills its region, stopping at edges in the picture: 0 colours "
-        "the spot under the hint only (as the network alone does), 1 spreads it as far as the hints' "
-        "spacing suggests, higher values further. Frames with a reference are left to the network. "
+        "the spot under the hint only (as the network alone does), 1 fills a region up to about 50 times the "
+        "hint's area, higher values further (4: about 800 times): raise it, or add hints, for a large "
+        "surface. Frames with a reference are left to the network. "
         "Needs a contract-2 model (the bundled one).",
         minimum=0.0,
         maximum=MAX_HINT_SPREAD,

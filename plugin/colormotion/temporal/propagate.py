@@ -150,20 +150,24 @@ def frame_guide(size: tuple[int, int], carried: list[np.ndarray], hints: np.ndar
 # An edge-aware smoother on L* (the fast global smoother of Min et al. 2014) spreads the guide's
 # colours, normalised by its spread confidence; where that confidence is high the spread colour
 # replaces the network's. Its reach follows the hints' spacing: lambda = SPREAD_SCALE x the
-# unhinted pixels per hint region, so 10 hints reach far and 100 stay local. The three constants
-# were chosen on training photos (not the held-out split): +1.1 dB at 10 hints, +1.0 at 100;
-# the edge was retuned for model 2.3 on 55 other training photos (sigma 2 -> 4: +0.15 dB at 10
-# hints, +0.02 at 100, +0.16 for a 25 % grid; 3 and 5 gave less at 10 or 100 hints).
+# unhinted pixels per hint region, so 10 hints reach far and 100 stay local; SPREAD_GAIN bounds
+# how far the colour replaces the network's. Chosen on training data, never the held-out split
+# (`python -m training.tune_spread`; the model card has the figures): the edge sigma on 55
+# photos (2 -> 4: +0.15 dB at 10 hints); the gain on 12 clips with 10 hints on frame 0 (2000 ->
+# 50). At 2000 a few hints replaced the network's colour across most of the frame wherever L*
+# edges were weak: it won on photos (+0.5 dB at 10 hints) but lost up to 4 dB on clips whose
+# colours the network had right (red cups painted grey by hints on the wooden deck); at 50 no
+# clip lost more than 0.3 dB on frames 1-10 and a hint still fills an object of ~2,000 px.
 SPREAD_SCALE = 0.2
 SPREAD_SIGMA = 4.0  # L* edge on the 0..255 scale of the filter's guide (~1.6 L*) that stops it
-SPREAD_GAIN = 2000.0  # spread confidence -> blend weight (saturates a few pixels past a hint)
+SPREAD_GAIN = 50.0  # spread confidence -> blend weight (saturates where it passes 1/50)
 
 
 def spread_guide(ab: np.ndarray, guide: np.ndarray, gray: np.ndarray, amount: float = 1.0) -> np.ndarray:
     """The network's a*b* [2, H, W] with the guide's colours spread over their regions.
 
     `guide` is a colour guide [3, H, W] (module docstring), `gray` L*/100 [H, W]; `amount`
-    scales the reach (0: `ab` unchanged). A guide with no confident pixel, or one that covers
+    scales the reach and how far the spread colour replaces the network's (0: `ab` unchanged). A guide with no confident pixel, or one that covers
     the whole frame, leaves `ab` as it is.
     """
     if amount <= 0:
@@ -185,7 +189,7 @@ def spread_guide(ab: np.ndarray, guide: np.ndarray, gray: np.ndarray, amount: fl
     spread_a = smoother.filter(guide[0] * weight)
     spread_b = smoother.filter(guide[1] * weight)
     safe = np.maximum(reach, np.float32(1e-30))  # the smoother keeps a positive weight positive
-    share = np.clip(reach * SPREAD_GAIN, 0.0, 1.0)
+    share = np.clip(reach * (SPREAD_GAIN * amount * amount), 0.0, 1.0)
     out = np.empty_like(ab, dtype=np.float32)
     out[0] = share * (spread_a / safe) + (1.0 - share) * ab[0]
     out[1] = share * (spread_b / safe) + (1.0 - share) * ab[1]
