@@ -74,7 +74,8 @@ class FirstFrameHints:
 
 
 def hint_gain_on_clips(evaluator: evaluate.Evaluator, clips: dict[str, list[np.ndarray]]) -> dict:
-    """PSNR gain of 10 hints on frame 0 (carried on) over automatic colour, by clip and bin."""
+    """PSNR gain of 10 hints on frame 0 (carried on) over automatic colour: for each time bin,
+    (mean, worst) over the clips that reach it."""
     gains = {"1-10": [], "31-59": []}
     for name, rgb in clips.items():
         frame0 = evaluate.prepare(rgb[0], evaluator.settings.work_short_side)
@@ -83,14 +84,9 @@ def hint_gain_on_clips(evaluator: evaluate.Evaluator, clips: dict[str, list[np.n
         auto, hinted = evaluator.render(rgb), evaluator.render(rgb, hints_at=FirstFrameHints(hints))
         for label, (first, last) in (("1-10", (1, 10)), ("31-59", (31, 59))):
             frames = range(first, min(last, len(rgb) - 1) + 1)
-            if len(frames):
-                gains[label].append(
-                    float(
-                        np.mean(
-                            [metrics.psnr(hinted[t], rgb[t]) - metrics.psnr(auto[t], rgb[t]) for t in frames]
-                        )
-                    )
-                )
+            per_frame = [metrics.psnr(hinted[t], rgb[t]) - metrics.psnr(auto[t], rgb[t]) for t in frames]
+            if per_frame:
+                gains[label].append(float(np.mean(per_frame)))
     return {label: (float(np.mean(values)), float(np.min(values))) for label, values in gains.items()}
 
 
