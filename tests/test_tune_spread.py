@@ -56,3 +56,10 @@ def test_the_clip_figure_is_the_hinted_render_against_the_automatic_one_by_bin()
     gains = tune_spread.hint_gain_on_clips(Renders(), {"videos/x.mp4": truth})
     assert gains["1-10"] == (0.0, 0.0)
     assert gains["31-59"][0] > 20 and gains["31-59"][0] == gains["31-59"][1]  # one clip: mean = worst
+
+
+def test_the_tuning_clips_are_training_clips():
+    assert not any(
+        split.is_val_clip(clip) or split.is_excluded_clip(clip) for clip in tune_spread.TUNING_CLIPS
+    )
+    assert all((DATA_ROOT / clip).is_file() for clip in tune_spread.TUNING_CLIPS)

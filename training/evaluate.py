@@ -158,6 +158,26 @@ def grid_hints(frame, cover: float) -> list[ActiveHint]:
     return patch_hints(frame, patches)
 
 
+class FirstFrameHints:
+    """Hints drawn on frame 0 and carried on (one-key hints with an until), as `hints_at`."""
+
+    def __init__(self, hints: list[ActiveHint]):
+        self.hints = hints
+
+    def __call__(self, k):
+        return self.hints if k == 0 else []
+
+    def persisting(self, k):
+        return {0: self.hints} if k > 0 else {}
+
+
+def persistence_hints(name: str, frame0) -> FirstFrameHints:
+    """The sparse-hint persistence figure's hints: 10 patches of frame 0's true colour, drawn
+    with a seed of the clip's name."""
+    rng = np.random.default_rng([0, *name.encode()])
+    return FirstFrameHints(patch_hints(frame0, random_patches(rng, frame0.gray.shape, 10)))
+
+
 class Evaluator:
     def __init__(self, model: GraphModel | StepModel, settings: Settings):
         self.engine = TemporalEngine(model)
@@ -202,17 +222,7 @@ class Evaluator:
             )
             for f, ab in zip(frames, baseline_ab)
         ]
-        rng = np.random.default_rng([0, *name.encode()])
-        first_hints = patch_hints(frames[0], random_patches(rng, frames[0].gray.shape, 10))
-
-        class FirstFrameHints:  # drawn on frame 0, carried on (one-key hints with an until)
-            def __call__(self, k):
-                return first_hints if k == 0 else []
-
-            def persisting(self, k):
-                return {0: first_hints} if k > 0 else {}
-
-        persisted = self.render(rgb_frames, hints_at=FirstFrameHints())
+        persisted = self.render(rgb_frames, hints_at=persistence_hints(name, frames[0]))
         psnr = {
             label: [metrics.psnr(o, f) for o, f in zip(outputs, rgb_frames)]
             for label, outputs in (

@@ -60,28 +60,13 @@ def photo_figures(evaluator: evaluate.Evaluator, images: list[np.ndarray]) -> di
     }
 
 
-class FirstFrameHints:
-    """Hints drawn on frame 0 and carried on (one key, as evaluate's persistence figure)."""
-
-    def __init__(self, hints):
-        self.hints = hints
-
-    def __call__(self, k):
-        return self.hints if k == 0 else []
-
-    def persisting(self, k):
-        return {0: self.hints} if k > 0 else {}
-
-
 def hint_gain_on_clips(evaluator: evaluate.Evaluator, clips: dict[str, list[np.ndarray]]) -> dict:
     """PSNR gain of 10 hints on frame 0 (carried on) over automatic colour: for each time bin,
     (mean, worst) over the clips that reach it."""
     gains = {"1-10": [], "31-59": []}
     for name, rgb in clips.items():
-        frame0 = evaluate.prepare(rgb[0], evaluator.settings.work_short_side)
-        rng = np.random.default_rng([0, *name.encode()])  # evaluate's own draw
-        hints = evaluate.patch_hints(frame0, evaluate.random_patches(rng, frame0.gray.shape, 10))
-        auto, hinted = evaluator.render(rgb), evaluator.render(rgb, hints_at=FirstFrameHints(hints))
+        hints = evaluate.persistence_hints(name, evaluate.prepare(rgb[0], evaluator.settings.work_short_side))
+        auto, hinted = evaluator.render(rgb), evaluator.render(rgb, hints_at=hints)
         for label, (first, last) in (("1-10", (1, 10)), ("31-59", (31, 59))):
             frames = range(first, min(last, len(rgb) - 1) + 1)
             per_frame = [metrics.psnr(hinted[t], rgb[t]) - metrics.psnr(auto[t], rgb[t]) for t in frames]
@@ -110,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     evaluator = evaluate.Evaluator(GraphModel(default_model_path()), settings)
     clips = {}
     if args.clips:
-        assert not any(split.is_val_clip(name) or split.is_excluded_clip(name) for name in TUNING_CLIPS)
+        assert not any(split.is_val_clip(clip) or split.is_excluded_clip(clip) for clip in TUNING_CLIPS)
         clips = {name: evaluate.load_clip_frames(DATA_ROOT / name, settings) for name in TUNING_CLIPS}
     print(f"{len(images)} training photos; sweep PSNR (dB) by hint count", flush=True)
     default = getattr(propagate, CONSTANTS[name])

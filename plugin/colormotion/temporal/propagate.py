@@ -157,7 +157,7 @@ def frame_guide(size: tuple[int, int], carried: list[np.ndarray], hints: np.ndar
 # 50). At 2000 a few hints replaced the network's colour across most of the frame wherever L*
 # edges were weak: it won on photos (+0.5 dB at 10 hints) but lost up to 4 dB on clips whose
 # colours the network had right (red cups painted grey by hints on the wooden deck); at 50 no
-# clip lost more than 0.3 dB on frames 1-10 and a hint still fills an object of ~2,000 px.
+# clip lost more than 0.3 dB on frames 1-10 and a hint still fills up to ~50 times its area.
 SPREAD_SCALE = 0.2
 SPREAD_SIGMA = 4.0  # L* edge on the 0..255 scale of the filter's guide (~1.6 L*) that stops it
 SPREAD_GAIN = 50.0  # spread confidence -> blend weight (saturates where it passes 1/50)
@@ -167,8 +167,8 @@ def spread_guide(ab: np.ndarray, guide: np.ndarray, gray: np.ndarray, amount: fl
     """The network's a*b* [2, H, W] with the guide's colours spread over their regions.
 
     `guide` is a colour guide [3, H, W] (module docstring), `gray` L*/100 [H, W]; `amount`
-    scales the reach and how far the spread colour replaces the network's (0: `ab` unchanged). A guide with no confident pixel, or one that covers
-    the whole frame, leaves `ab` as it is.
+    scales the reach and how far the spread colour replaces the network's (0: `ab` unchanged).
+    A guide with no confident pixel, or one that covers the whole frame, leaves `ab` as it is.
     """
     if amount <= 0:
         return ab
