@@ -434,3 +434,18 @@ def test_the_writer_encodes_the_standard_conversion_of_each_frame(tmp_path, widt
             format=writer.pix_fmt, dst_colorspace="ITU709", dst_color_range="MPEG"
         )
         np.testing.assert_array_equal(got, plain.to_ndarray())
+
+
+@pytest.mark.parametrize(("preset", "settings"), [(None, "subme=2"), ("slow", "subme=8")])
+def test_the_x264_preset_reaches_the_encoder(tmp_path, preset, settings):
+    """x264 writes its settings into the stream (an SEI message): the default preset is
+    veryfast (sub-pixel refinement 2), and --preset overrides it (slow: 8)."""
+    writer = VideoWriter(
+        tmp_path / "out.mp4", width=64, height=48, fps=Fraction(24), settings=EncodeSettings(preset=preset)
+    )
+    for level in (0, 128, 255):
+        writer.write(np.full((48, 64, 3), level, np.uint8))
+    writer.close()
+    stream = (tmp_path / "out.mp4").read_bytes()
+    assert b"x264 - core" in stream
+    assert f" {settings} ".encode() in stream

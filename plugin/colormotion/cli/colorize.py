@@ -183,7 +183,7 @@ def add_encode_arguments(parser: argparse.ArgumentParser) -> None:
             "slower",
             "veryslow",
         ),
-        help="x264/x265 speed preset (default faster; slower presets make smaller files)",
+        help="x264/x265 speed preset (default veryfast; slower presets make smaller files)",
     )
     group.add_argument(
         "--pix-fmt", help="encoder pixel format (default: yuv420p for H.264, yuv422p10le for ProRes)"

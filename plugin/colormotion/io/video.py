@@ -260,9 +260,11 @@ _DEFAULT_CODECS = {
     "webm": ("libvpx-vp9", "yuv420p", "yuv420p", "yuva420p"),
 }
 _DEFAULT_CRF = 16
-# x264/x265 speed preset: at CRF 16 "faster" keeps the quality, costs ~40 % less time than
-# "medium" at 1080p and makes files a few percent larger
-_DEFAULT_PRESET = "faster"
+# x264/x265 speed preset. "veryfast" encodes 1080p in about half of "faster"'s time (49 against
+# 101 ms a frame, one thread, six real clips) for files of about the same size and 1.2 dB lower
+# luma PSNR at 46-48 dB, both far past visible; `colormotion bench` at 1080p: 7.1 -> 8.6 fps.
+# Archival renders take a slower --preset, or ProRes (.mov).
+_DEFAULT_PRESET = "veryfast"
 _PRESET_CODECS = {"libx264", "libx265"}
 _CRF_CODECS = {"libx264", "libx265", "libvpx-vp9", "libvpx", "libaom-av1", "libsvtav1"}
 
