@@ -67,6 +67,22 @@ def test_corrupt_file(capsys, tmp_path, name):
     assert_one_line_error(err, name)
 
 
+@pytest.mark.parametrize(
+    ("content", "fragment"), [(None, "does not exist"), (b"not a picture", "cannot be read")]
+)
+def test_a_missing_or_unreadable_reference_is_named_once(capsys, tmp_path, clip, content, fragment):
+    """A --reference image that is missing or not an image: one line that names it (once) and
+    says which, before any model is loaded; nothing is written."""
+    if content is not None:
+        (tmp_path / "graded.png").write_bytes(content)
+    out = tmp_path / "out.mp4"
+    code, err = run_cli(capsys, "colorize", clip, out, "--reference", f"1={tmp_path / 'graded.png'}")
+    assert code == EXIT_INPUT
+    assert_one_line_error(err, fragment, "graded.png")
+    assert err.count("graded.png") == 1, err
+    assert not out.exists()
+
+
 def test_truncated_image(capsys, tmp_path):
     write_image(tmp_path / "whole.exr", np.random.default_rng(0).random((64, 96, 3), dtype=np.float32))
     data = (tmp_path / "whole.exr").read_bytes()

@@ -61,7 +61,8 @@ def read_reference(
     try:
         pixels, _ = read_image(path)
     except Exception as error:  # OpenImageIO's and the format's errors alike
-        raise ReferenceError(f"reference image {str(path)!r} cannot be read: {error}") from None
+        reason = getattr(error, "message", error)  # a MediaError's text without its path: named here
+        raise ReferenceError(f"reference image {str(path)!r} cannot be read: {reason}") from None
     return ReferenceFrame(int(frame), np.ascontiguousarray(pixels), str(path), first, last)
 
 

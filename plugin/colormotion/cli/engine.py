@@ -155,8 +155,8 @@ def load_references(arguments: list[str] | None, hints, first: int, last: int) -
             raise UsageError(f"--reference: {error}") from None
         try:
             references.append(read_reference(path, frame))
-        except ReferenceError as error:
-            raise InputError(str(error), path) from None
+        except ReferenceError as error:  # its message names the image
+            raise InputError(str(error)) from None
     from_hints = []
     if hints is not None:
         try:
