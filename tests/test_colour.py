@@ -433,6 +433,42 @@ def test_recombine_is_deterministic_and_leaves_its_inputs_alone():
     np.testing.assert_array_equal(ab, ab_before)
 
 
+def test_recombine_reuses_its_strip_buffers_without_mixing_frames():
+    """Each thread keeps its strip buffers between frames: a frame after a wider, a narrower and
+    a taller one, and the same frames on several threads at once, come out as they do alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(13)
+    shapes = ((256, 256, 3), (64, 1000, 3), (300, 40, 3), (256, 256, 3), (1100, 90, 3))
+    frames = [_frame(rng.random(shape), np.uint8) for shape in shapes]
+    predictions = [_moderate_ab(rng, 64, 64, chroma=60) for _ in shapes]
+    alone = [colour.recombine(f, ab, "srgb").tobytes() for f, ab in zip(frames, predictions)]
+    after_others = [colour.recombine(f, ab, "srgb").tobytes() for f, ab in zip(frames, predictions)][::-1]
+    with ThreadPoolExecutor(4) as pool:  # OpenCV lets go of the GIL: threads overlap in earnest
+        order = [i % len(shapes) for i in range(40)]
+        threaded = list(
+            pool.map(lambda i: colour.recombine(frames[i], predictions[i], "srgb").tobytes(), order)
+        )
+    assert after_others[::-1] == alone
+    assert threaded == [alone[i] for i in order]
+
+
+@pytest.mark.parametrize("curve", [colour._ENCODE["srgb"], colour._DECODE["rec709"], colour._LAB_F_INVERSE])
+def test_a_curve_in_place_writes_over_its_input_and_otherwise_leaves_it(curve):
+    values = np.linspace(-0.2, 1.5, 999, dtype=np.float32).reshape(27, 37)  # both sides of the knee
+    before = values.copy()
+    result = curve(values)
+    np.testing.assert_array_equal(values, before)
+    assert result is not values
+    in_place = curve(values, in_place=True)
+    assert in_place is values
+    np.testing.assert_array_equal(in_place, result)
+    with pytest.raises(ValueError, match="contiguous float32"):
+        curve(before[:, ::2], in_place=True)
+    with pytest.raises(ValueError, match="contiguous float32"):
+        curve(before.astype(np.float64), in_place=True)
+
+
 def test_recombine_argument_errors():
     image = np.zeros((4, 4, 3), np.uint8)
     ab = np.zeros((32, 32, 2), np.float32)

@@ -127,33 +127,44 @@ class _Curve:
         self.line_at_knee = slope * knee + intercept
         self.power_at_knee = (scale * knee + offset) ** power
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        x = np.ascontiguousarray(x, dtype=np.float32)
+    def __call__(self, x: np.ndarray, in_place: bool = False) -> np.ndarray:
+        """The curve of `x` (float32), a new array; with `in_place`, written over `x` (a contiguous
+        float32 array the caller owns: no temporaries, so no fresh pages to fault in)."""
+        if in_place:
+            if x.dtype != np.float32 or not x.flags.c_contiguous:
+                raise ValueError("in_place needs a contiguous float32 array")
+        else:
+            x = np.array(x, dtype=np.float32, order="C")  # a copy, then worked on in place
         flat = _flat(x)
         low, high = cv2.minMaxLoc(flat)[:2]
         if high <= self.knee:  # all on the line (e.g. a black strip)
-            return cv2.addWeighted(flat, self.slope, flat, 0.0, self.intercept).reshape(x.shape)
-        powered = flat if low >= self.knee else cv2.max(flat, self.knee)
+            cv2.addWeighted(flat, self.slope, flat, 0.0, self.intercept, dst=flat)
+            return x
+        # line(min(x, knee)) + power(max(x, knee)) - power(knee): the line's part kept aside
+        clipped = None if low >= self.knee else cv2.threshold(flat, self.knee, 0.0, cv2.THRESH_TRUNC)[1]
+        if clipped is not None:
+            cv2.max(flat, self.knee, dst=flat)
         if float(self.power).is_integer():
             if self.scale != 1.0 or self.offset:
-                powered = cv2.addWeighted(powered, self.scale, powered, 0.0, self.offset)
-            powered = cv2.pow(powered, self.power)
+                cv2.addWeighted(flat, self.scale, flat, 0.0, self.offset, dst=flat)
+            cv2.pow(flat, self.power, dst=flat)
         else:
             if self.offset:
-                powered = cv2.addWeighted(powered, self.scale, powered, 0.0, self.offset)
+                cv2.addWeighted(flat, self.scale, flat, 0.0, self.offset, dst=flat)
                 log_shift = 0.0
             else:  # log(scale x) = log x + log scale: one op fewer
                 log_shift = self.power * math.log(self.scale)
-            powered = cv2.log(powered)
-            powered = cv2.exp(cv2.addWeighted(powered, self.power, powered, 0.0, log_shift))
+            cv2.log(flat, dst=flat)
+            cv2.addWeighted(flat, self.power, flat, 0.0, log_shift, dst=flat)
+            cv2.exp(flat, dst=flat)
         shift = self.line_at_knee - self.power_at_knee
-        if low >= self.knee:  # every value above the knee (the usual case): the power law alone
-            return (cv2.add(powered, shift) if shift else powered).reshape(x.shape)
-        # line(min(x, knee)) + power(max(x, knee)) - power(knee), the line folded into one op
-        clipped = cv2.threshold(flat, self.knee, 0.0, cv2.THRESH_TRUNC)[1]
-        return cv2.addWeighted(
-            powered, 1.0, clipped, self.slope, self.intercept - self.power_at_knee
-        ).reshape(x.shape)
+        if clipped is None:  # every value above the knee (the usual case): the power law alone
+            if shift:
+                cv2.add(flat, shift, dst=flat)
+            return x
+        # the line folded into one op
+        cv2.addWeighted(flat, 1.0, clipped, self.slope, self.intercept - self.power_at_knee, dst=flat)
+        return x
 
 
 # BT.709 with the unrounded constants (as BT.2020 states them): the rounded 1.099/0.018 leave a
@@ -519,6 +530,18 @@ def _scratch_planes(count: int, height: int, width: int) -> list[np.ndarray]:
     return planes[:count]
 
 
+def _strip_buffers(rows: int, width: int, count: int = 2) -> list[np.ndarray]:
+    """`count` float32 [rows, width, 3] buffers kept per thread between calls, for a strip's
+    intermediate colours. Fresh temporaries of a single-strip frame (256x256) were handed back
+    to the system after each call and faulted in again on the next (~740 page faults, half of
+    recombine's time); the first strip of a frame is its largest, so one allocation serves all."""
+    held = getattr(_SCRATCH, "strips", None)
+    if held is None or len(held) < count or held[0].shape[1] != width or held[0].shape[0] < rows:
+        held = [np.empty((rows, width, 3), np.float32) for _ in range(count)]
+        _SCRATCH.strips = held
+    return [buffer[:rows] for buffer in held[:count]]
+
+
 def _upsampling_planes(
     ab_small: np.ndarray, lightness_full: np.ndarray, gray_small: np.ndarray | None = None
 ) -> tuple[np.ndarray, ...]:
@@ -701,14 +724,16 @@ def recombine(
 
     def work(rows):
         lightness_rows = np.ascontiguousarray(lightness[rows], dtype=np.float32)
+        lab_rows, xyz = _strip_buffers(*lightness_rows.shape)
         if full_size:
-            lab_rows = cv2.merge((lightness_rows, ab[rows]))
+            cv2.merge((lightness_rows, ab[rows]), dst=lab_rows)
         else:
             a, b = _upsampled_rows(planes, rows, _guide(lightness_rows))
-            lab_rows = cv2.merge((lightness_rows, a, b))
-        xyz = _LAB_F_INVERSE(cv2.transform(lab_rows, to_f))
-        rgb = _fit_gamut(cv2.transform(xyz, _XYZN_TO_RGB), cv2.extractChannel(xyz, 1), bounded_above)
-        _store(rgb if transfer == "linear" else _ENCODE[transfer](rgb), out[rows, :, :3])
+            cv2.merge((lightness_rows, a, b), dst=lab_rows)
+        _LAB_F_INVERSE(cv2.transform(lab_rows, to_f, dst=xyz), in_place=True)
+        rgb = cv2.transform(xyz, _XYZN_TO_RGB, dst=lab_rows)  # L*a*b* is no longer needed
+        rgb = _fit_gamut(rgb, cv2.extractChannel(xyz, 1), bounded_above)
+        _store(rgb if transfer == "linear" else _ENCODE[transfer](rgb, in_place=True), out[rows, :, :3])
 
     _for_each_strip(height, width, work)
     return out
