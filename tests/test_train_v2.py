@@ -92,6 +92,6 @@ def test_the_flicker_term_joins_the_total_only_when_weighted(net, batch):
     without = losses_of(net, batch, torch.ones(net.ab_bins.shape[0]), TrainConfig(name="test"))
     config = TrainConfig(name="test", temporal_weight=3.0)
     weighted = losses_of(net, batch, torch.ones(net.ab_bins.shape[0]), config)
-    assert "temporal" not in without and float(weighted["temporal"]) > 0
-    expected = float(without["total"]) + 3.0 * float(weighted["temporal"])
-    assert float(weighted["total"]) == pytest.approx(expected, rel=1e-5)
+    assert "temporal" not in without and weighted["temporal"].item() > 0
+    expected = without["total"].item() + 3.0 * weighted["temporal"].item()
+    assert weighted["total"].item() == pytest.approx(expected, rel=1e-5)
