@@ -315,6 +315,7 @@ def test_bench_prints_a_table(capsys, random_model):
     targets = out.split("targets (")[1]
     assert "256x256 sequential" in targets and "target >= 60" in targets
     assert "model-step equivalents per frame, target <= 10 (window 16)" in targets
+    assert "by default: libx264 yuv420p crf 16 preset veryfast" in out
 
 
 def test_hints_file_reaches_the_model(capsys, tmp_path, random_model):

@@ -86,6 +86,9 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(format_targets(rows))
     print(f"{os.cpu_count()} CPU cores; model: {rows[0]['model'] if rows else '-'}")
+    encoders = sorted({row["encoder"] for row in rows if row["encoder"]})
+    if encoders:
+        print(f"video output as the command line writes it by default: {'; '.join(encoders)}")
     return 0
 
 
@@ -142,10 +145,9 @@ def run_scenario(scenario: Scenario, frame_count: int, model: str | None, provid
     else:
         output = work / f"out-{scenario.name}.mp4"
     frame_range = range(source.first_frame, source.last_frame + 1)
-    sink = BackgroundSink(
-        open_sink(output, source.info, frame_range, overwrite=True, spec_of=_uncompressed),
-        stage=profiling.stage,
-    )
+    written = open_sink(output, source.info, frame_range, overwrite=True, spec_of=_uncompressed)
+    encoder = getattr(written, "encoding", None)  # the command line's defaults: the encoder's share is theirs
+    sink = BackgroundSink(written, stage=profiling.stage)
     timed = TimedSource(source)
     node.render(frames[0], timed, params)  # load the model and warm up before timing
     _clear_engine_cache()
@@ -179,6 +181,7 @@ def run_scenario(scenario: Scenario, frame_count: int, model: str | None, provid
         "window": arguments.window or engine.DEFAULT_WINDOW,
         "fps": count / seconds,
         "model": f"{model_path} ({provider_name})",
+        "encoder": encoder,
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
     }
 

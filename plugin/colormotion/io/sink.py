@@ -20,7 +20,7 @@ from .atomic import AtomicFile, AtomicFolder, check_targets, prepare_folder
 from .errors import MediaError, UsageError
 from .sequence import SequencePattern, is_image_path, parse_pattern, write_image
 from .source import ClipInfo
-from .video import EncodeSettings, VideoWriter, is_video_path, offset_timecode, resolve_encoding
+from .video import EncodeSettings, VideoWriter, describe_encoding, is_video_path, offset_timecode
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,9 @@ class VideoSink:
     ) -> None:
         deep = np.dtype(info.dtype) != np.uint8
         # every encoder option is checked before anything is written, against the user's path
-        resolve_encoding(path, settings, bit_depth=16 if deep else 8, has_alpha=info.channels == 4)
+        self.encoding = describe_encoding(
+            path, settings, bit_depth=16 if deep else 8, has_alpha=info.channels == 4
+        )
         self._file = AtomicFile(path, overwrite=overwrite)
         audio_source, audio_range = audio_for(info, frames)
         try:

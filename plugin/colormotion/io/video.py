@@ -626,6 +626,13 @@ def _even_size_format(pix_fmt: str, width: int, height: int) -> str:
     return pix_fmt
 
 
+def describe_encoding(path: str | Path, settings: EncodeSettings, *, bit_depth: int, has_alpha: bool) -> str:
+    """What a video output gets, in one line: e.g. 'libx264 yuv420p crf 16 preset veryfast'."""
+    codec_name, pix_fmt = resolve_encoding(path, settings, bit_depth=bit_depth, has_alpha=has_alpha)
+    options = _codec_options(codec_name, settings, has_alpha)
+    return " ".join([codec_name, pix_fmt, *(f"{key} {value}" for key, value in options.items())])
+
+
 def _codec_options(codec_name: str, settings: EncodeSettings, has_alpha: bool) -> dict[str, str]:
     options: dict[str, str] = {}
     if codec_name in _CRF_CODECS:
