@@ -1,0 +1,82 @@
+"""training.interpolate: a checkpoint on the line between two weights of one network."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from training import interpolate
+from training.model_v2 import ColorMotionNet2
+from training.train_v2 import load_checkpoint_model, save_checkpoint
+
+
+def _checkpoint(path, seed, **spec):
+    torch.manual_seed(seed)
+    model = ColorMotionNet2(activation="prelu", **spec)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(torch.randn_like(parameter) * 0.01)
+    save_checkpoint(path, model, None, torch.ones(model.ab_bins.shape[0]) * seed, 0.5, {"step": seed})
+    return model
+
+
+def test_the_share_walks_from_a_to_b(tmp_path):
+    a = _checkpoint(tmp_path / "a.pt", 1)
+    b = _checkpoint(tmp_path / "b.pt", 2)
+    for share in (0.0, 0.25, 1.0):
+        out = tmp_path / f"mix-{share}.pt"
+        assert (
+            interpolate.main(
+                [str(tmp_path / "a.pt"), str(tmp_path / "b.pt"), "--share", str(share), "--out", str(out)]
+            )
+            == 0
+        )
+        mixed = load_checkpoint_model(out).state_dict()
+        for name, weight in b.state_dict().items():
+            if weight.is_floating_point() and name != "log_prior":
+                expected = (1 - share) * a.state_dict()[name] + share * weight
+                torch.testing.assert_close(mixed[name], expected, rtol=1e-6, atol=1e-7)
+        saved = torch.load(out, weights_only=False)
+        assert saved["interpolated"]["share"] == share and saved["optimizer"] is None
+        torch.testing.assert_close(saved["class_weights"], torch.ones_like(saved["class_weights"]) * 2)
+
+
+def test_different_networks_and_bad_shares_are_refused(tmp_path, capsys):
+    _checkpoint(tmp_path / "a.pt", 1)
+    _checkpoint(tmp_path / "coarse.pt", 2, coarse=True)
+    run = [
+        str(tmp_path / "a.pt"),
+        str(tmp_path / "coarse.pt"),
+        "--share",
+        "0.5",
+        "--out",
+        str(tmp_path / "m.pt"),
+    ]
+    with pytest.raises(SystemExit):
+        interpolate.main(run)
+    assert "different networks" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        interpolate.main(
+            [
+                str(tmp_path / "a.pt"),
+                str(tmp_path / "a.pt"),
+                "--share",
+                "1.5",
+                "--out",
+                str(tmp_path / "m.pt"),
+            ]
+        )
+    assert "share must lie in 0..1" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        interpolate.main(
+            [
+                str(tmp_path / "a.pt"),
+                str(tmp_path / "coarse.pt"),
+                "--share",
+                "0.5",
+                "--out",
+                str(tmp_path / "a.pt"),
+            ]
+        )
+    assert "must not be one of the checkpoints" in capsys.readouterr().err
+    assert not (tmp_path / "m.pt").exists()
