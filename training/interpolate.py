@@ -5,9 +5,10 @@
 Weight-space interpolation between a model and its fine-tuned child (WiSE-FT, Wortsman et al.
 2022, "Robust fine-tuning of zero-shot models"): fine-tunes here raise automatic colour while
 losing some hint and reference accuracy; a point on the line between the two weights can keep
-more of both than either end. Floating-point tensors (weights, PReLU slopes, batch-norm
-statistics) are interpolated; integer buffers and the colour prior's class weights come from
-B. The result has no optimizer state (it is for evaluation and export, not for resuming).
+more of both than either end. Floating-point tensors (weights, biases, PReLU slopes; the
+network has no batch norm) are interpolated; any integer buffer and the colour prior's class
+weights come from B. The result has no optimizer state (it is for evaluation and export, not
+for resuming).
 """
 
 from __future__ import annotations
