@@ -49,3 +49,22 @@ def test_a_file_that_is_not_a_report_is_refused_by_name(tmp_path, capsys):
     with pytest.raises(SystemExit):
         report_table.main([str(tmp_path / "missing.json")])
     assert "cannot read report" in capsys.readouterr().err
+
+
+def test_per_clip_rows_name_each_clip_with_its_figures(tmp_path, capsys):
+    path = _report(tmp_path / "v12" / "eval-final", 32.4, 26.1, 0.35)
+    report = json.loads(path.read_text())
+    psnr = {"gray": {"1-59": 19.63}, "auto": {"1-59": 20.32}, "reference": {"1-59": 32.37}}
+    report["clips"] = [
+        {
+            "name": "videos/coffee.mp4",
+            "psnr": psnr,
+            "auto": {"colourfulness": 14.5},
+            "truth": {"colourfulness": 57.4},
+        }
+    ]
+    path.write_text(json.dumps(report))
+    assert report_table.main([str(path), "--per-clip"]) == 0
+    out = capsys.readouterr().out
+    assert "Per clip, v12/eval-final:" in out
+    assert "| coffee.mp4 | 19.63 | 20.32 | 32.37 | - | - | 14.5 / 57.4 |" in out.splitlines()

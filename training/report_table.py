@@ -4,7 +4,7 @@
 
 Prints one Markdown row per figure of the "colour that follows the user" targets and one
 column per report (headed by its two parent folders), so a card table is reproduced by one
-command rather than copied by hand.
+command rather than copied by hand; `--per-clip` adds each report's table per held-out clip.
 """
 
 from __future__ import annotations
@@ -57,6 +57,24 @@ def table(reports: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+CLIP_COLUMNS = ("gray", "auto", "reference", "flow_baseline", "hints_on_frame_0")
+
+
+def clip_table(report: dict) -> str:
+    """Markdown rows per held-out clip: PSNR over frames 1-59 of each condition, and the automatic
+    colour's colourfulness beside the truth's."""
+    lines = [
+        "| clip | gray | automatic | reference | flow baseline | 10 hints on frame 0 | colourfulness auto / truth |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for clip in report["clips"]:
+        psnr = [clip["psnr"].get(column, {}).get("1-59") for column in CLIP_COLUMNS]
+        cells = ["-" if value is None else f"{value:.2f}" for value in psnr]
+        colour = f"{clip['auto']['colourfulness']:.1f} / {clip['truth']['colourfulness']:.1f}"
+        lines.append(f"| {clip['name'].split('/')[-1]} | " + " | ".join(cells) + f" | {colour} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -64,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "reports", type=Path, nargs="+", help="report.json files written by training.evaluate"
     )
+    parser.add_argument("--per-clip", action="store_true", help="also each report's per-clip table")
     args = parser.parse_args(argv)
     reports = {}
     for path in args.reports:
@@ -75,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{path} is not a training.evaluate report (it has no summary)")
         reports["/".join(path.parts[-3:-1]) or str(path)] = report  # e.g. v12/eval-final
     print(table(reports))
+    if args.per_clip:
+        for label, report in reports.items():
+            print(f"\nPer clip, {label}:\n\n{clip_table(report)}")
     return 0
 
 
