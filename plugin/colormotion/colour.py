@@ -236,9 +236,14 @@ def _colour_channels(image: np.ndarray) -> int:
     return 1 if image.ndim == 2 or image.shape[2] == 1 else 3
 
 
+def _strip_rows(width: int) -> int:
+    """Rows of a full strip: about _STRIP_PIXELS pixels."""
+    return max(1, _STRIP_PIXELS // width)
+
+
 def _strips(height: int, width: int):
     """Row slices of about _STRIP_PIXELS pixels each."""
-    rows = max(1, _STRIP_PIXELS // width)
+    rows = _strip_rows(width)
     for top in range(0, height, rows):
         yield slice(top, min(height, top + rows))
 
@@ -519,27 +524,16 @@ def _check_ab(ab: np.ndarray) -> np.ndarray:
 _SCRATCH = threading.local()
 
 
-def _scratch_planes(count: int, height: int, width: int) -> list[np.ndarray]:
-    """`count` float32 [height, width] planes kept per thread between frames: a fresh 1080p plane
-    costs ~1 ms of page faults before it holds anything, more than the resize that fills it.
-    Only for temporaries that never leave the call that asked for them."""
-    planes = getattr(_SCRATCH, "planes", None)
-    if planes is None or len(planes) < count or planes[0].shape != (height, width):
-        planes = [np.empty((height, width), np.float32) for _ in range(count)]
-        _SCRATCH.planes = planes
-    return planes[:count]
-
-
-def _strip_buffers(rows: int, width: int, count: int = 2) -> list[np.ndarray]:
-    """`count` float32 [rows, width, 3] buffers kept per thread between calls, for a strip's
-    intermediate colours. Fresh temporaries of a single-strip frame (256x256) were handed back
-    to the system after each call and faulted in again on the next (~740 page faults, half of
-    recombine's time); the first strip of a frame is its largest, so one allocation serves all."""
-    held = getattr(_SCRATCH, "strips", None)
-    if held is None or len(held) < count or held[0].shape[1] != width or held[0].shape[0] < rows:
-        held = [np.empty((rows, width, 3), np.float32) for _ in range(count)]
-        _SCRATCH.strips = held
-    return [buffer[:rows] for buffer in held[:count]]
+def _thread_buffers(name: str, count: int, shape: tuple[int, ...]) -> list[np.ndarray]:
+    """`count` float32 buffers of `shape` kept per thread between frames, under `name`: fresh
+    temporaries are handed back to the system after a call and faulted in again on the next (a
+    1080p plane ~1 ms before it holds anything; a 256x256 frame's colour strip ~740 page
+    faults, half of recombine's time). Only for temporaries that never leave their call."""
+    held = getattr(_SCRATCH, name, None)
+    if held is None or len(held) < count or held[0].shape != shape:
+        held = [np.empty(shape, np.float32) for _ in range(count)]
+        setattr(_SCRATCH, name, held)
+    return held[:count]
 
 
 def _upsampling_planes(
@@ -571,7 +565,7 @@ def _upsampling_planes(
         channels.append(ab_plane)
         slopes.append(box(covariance / variance))
 
-    scratch = _scratch_planes(5, height, width)
+    scratch = _thread_buffers("planes", 5, (height, width))
     for out, plane in zip(scratch, (*channels, *slopes, guide_small)):
         cv2.resize(plane, (width, height), dst=out, interpolation=cv2.INTER_LINEAR)
     return tuple(scratch)
@@ -721,10 +715,14 @@ def recombine(
         out[..., 3] = image[..., 3]
     bounded_above = not (transfer == "linear" and np.issubdtype(image.dtype, np.floating))
     to_f = _lab_to_f_matrix(strength)
+    # a strip's two intermediate colours, sized for a full strip of this width (the last may be shorter)
+    strip_shape = (_strip_rows(width), width, 3)
 
     def work(rows):
         lightness_rows = np.ascontiguousarray(lightness[rows], dtype=np.float32)
-        lab_rows, xyz = _strip_buffers(*lightness_rows.shape)
+        lab_rows, xyz = (
+            buffer[: len(lightness_rows)] for buffer in _thread_buffers("strips", 2, strip_shape)
+        )
         if full_size:
             cv2.merge((lightness_rows, ab[rows]), dst=lab_rows)
         else:
