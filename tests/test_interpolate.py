@@ -20,17 +20,16 @@ def _checkpoint(path, seed, **spec):
     return model
 
 
+def _interpolate(a, b, share, out) -> int:
+    return interpolate.main([str(a), str(b), "--share", str(share), "--out", str(out)])
+
+
 def test_the_share_walks_from_a_to_b(tmp_path):
     a = _checkpoint(tmp_path / "a.pt", 1)
     b = _checkpoint(tmp_path / "b.pt", 2)
     for share in (0.0, 0.25, 1.0):
         out = tmp_path / f"mix-{share}.pt"
-        assert (
-            interpolate.main(
-                [str(tmp_path / "a.pt"), str(tmp_path / "b.pt"), "--share", str(share), "--out", str(out)]
-            )
-            == 0
-        )
+        assert _interpolate(tmp_path / "a.pt", tmp_path / "b.pt", share, out) == 0
         mixed = load_checkpoint_model(out).state_dict()
         for name, weight in b.state_dict().items():
             if weight.is_floating_point() and name != "log_prior":
@@ -42,41 +41,16 @@ def test_the_share_walks_from_a_to_b(tmp_path):
 
 
 def test_different_networks_and_bad_shares_are_refused(tmp_path, capsys):
-    _checkpoint(tmp_path / "a.pt", 1)
-    _checkpoint(tmp_path / "coarse.pt", 2, coarse=True)
-    run = [
-        str(tmp_path / "a.pt"),
-        str(tmp_path / "coarse.pt"),
-        "--share",
-        "0.5",
-        "--out",
-        str(tmp_path / "m.pt"),
-    ]
+    a, coarse, out = tmp_path / "a.pt", tmp_path / "coarse.pt", tmp_path / "m.pt"
+    _checkpoint(a, 1)
+    _checkpoint(coarse, 2, coarse=True)
     with pytest.raises(SystemExit):
-        interpolate.main(run)
+        _interpolate(a, coarse, 0.5, out)
     assert "different networks" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        interpolate.main(
-            [
-                str(tmp_path / "a.pt"),
-                str(tmp_path / "a.pt"),
-                "--share",
-                "1.5",
-                "--out",
-                str(tmp_path / "m.pt"),
-            ]
-        )
+        _interpolate(a, a, 1.5, out)
     assert "share must lie in 0..1" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        interpolate.main(
-            [
-                str(tmp_path / "a.pt"),
-                str(tmp_path / "coarse.pt"),
-                "--share",
-                "0.5",
-                "--out",
-                str(tmp_path / "a.pt"),
-            ]
-        )
+        _interpolate(a, coarse, 0.5, a)
     assert "must not be one of the checkpoints" in capsys.readouterr().err
-    assert not (tmp_path / "m.pt").exists()
+    assert not out.exists()

@@ -18,8 +18,7 @@ from pathlib import Path
 
 import torch
 
-from training.model_v2 import ColorMotionNet2
-from training.train_v2 import TrainConfig, save_checkpoint
+from training.train_v2 import TrainConfig, model_of_checkpoint, save_checkpoint
 
 
 def interpolated(a: dict, b: dict, share: float) -> dict:
@@ -56,8 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         parser.error(str(error))
     # through the network itself, so weights that do not fit it are refused here, not at export
-    model = ColorMotionNet2(**{"activation": "relu", **state.get("model_spec", {})})
-    model.load_state_dict(state["model"])
+    model = model_of_checkpoint(state)
     lam = state.get("rebalance_lambda", TrainConfig.rebalance_lambda)
     progress = {"interpolated": {"a": str(args.a), "b": str(args.b), "share": args.share}}
     save_checkpoint(args.out, model, None, state.get("class_weights"), lam, progress)

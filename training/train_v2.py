@@ -319,7 +319,11 @@ def build_model(config: TrainConfig, sample_gray: torch.Tensor | None = None) ->
 
 
 def load_checkpoint_model(path: str | Path) -> ColorMotionNet2:
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    return model_of_checkpoint(torch.load(path, map_location="cpu", weights_only=False))
+
+
+def model_of_checkpoint(state: dict) -> ColorMotionNet2:
+    """The network a loaded checkpoint holds, with its colour prior, in eval mode."""
     # specs written before `activation` existed are of ReLU networks (run v2, v3)
     model = ColorMotionNet2(**{"activation": "relu", **state.get("model_spec", {})})
     model.load_state_dict(state["model"])
