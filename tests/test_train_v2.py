@@ -95,3 +95,29 @@ def test_the_flicker_term_joins_the_total_only_when_weighted(net, batch):
     assert "temporal" not in without and weighted["temporal"].item() > 0
     expected = without["total"].item() + 3.0 * weighted["temporal"].item()
     assert weighted["total"].item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_hint_mix_reaches_the_data_and_bad_mixes_are_refused_before_the_run(tmp_path):
+    from training import train_v2
+    from training.data.sequences import GuideConfig
+
+    assert train_v2.guide_config(TrainConfig()).hint_mix == GuideConfig().hint_mix
+    mixed = train_v2.guide_config(TrainConfig(hint_mix=["points=3", "none=1"]))
+    assert mixed.hint_weights() == pytest.approx([0.25, 0.75, 0.0, 0.0])  # none, points, density, full
+    for bad, message in (
+        (["pointz=1"], "unknown regimes"),
+        (["points"], "not REGIME=WEIGHT"),
+        (["points=0.4", "points=0.5"], "twice"),
+        (["none=0", "points=0"], "positive sum"),
+    ):
+        config = TrainConfig(name="bad", runs_dir=str(tmp_path), hint_mix=bad)
+        with pytest.raises(ValueError, match=message):
+            train_v2.train(config)
+        assert not (tmp_path / "bad").exists()
+
+
+def test_hint_mix_is_a_command_line_option():
+    from training.train_v2 import parse_args
+
+    assert parse_args(["--hint-mix", "none=0.3", "points=0.45"]).hint_mix == ["none=0.3", "points=0.45"]
+    assert parse_args([]).hint_mix == []

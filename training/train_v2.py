@@ -55,6 +55,9 @@ class TrainConfig:
     val_samples: int = 192
     still_fraction: float = 0.4
     mismatched_reference: float = 0.0  # GuideConfig.mismatched_reference (0 keeps the v2 run's data)
+    # REGIME=WEIGHT pairs for the hints on the trained frames (GuideConfig.hint_mix); regimes left
+    # out weigh 0, and none given keeps GuideConfig's default mix (and older runs' data order)
+    hint_mix: list[str] = field(default_factory=list)
     fetched_photos: bool = False  # also train on training.data.fetched's photos (prepared beforehand)
     fetched_clips: bool = False  # and on its clips
     # only the clips of these training.data.fetched.CLIP_SOURCES (empty: all of them)
@@ -377,6 +380,7 @@ def cpu_has_native_bf16() -> bool:
 
 def check_config(config: TrainConfig) -> None:
     """Refuse settings that would waste a run, before minutes of data loading."""
+    guide_config(config)
     if config.bf16 and config.device == "cpu" and not cpu_has_native_bf16():
         # seen on an AVX2-only EPYC: no step logged in 6 minutes, against ~2 s per step in float32
         raise ValueError(
@@ -385,8 +389,36 @@ def check_config(config: TrainConfig) -> None:
         )
 
 
+def guide_config(config: TrainConfig):
+    """The data's GuideConfig: the run's hint mix, when it names one, and its share of
+    mismatched references."""
+    from training.data.sequences import GuideConfig
+
+    options = {"mismatched_reference": config.mismatched_reference}
+    if config.hint_mix:
+        options["hint_mix"] = parse_mix(config.hint_mix)
+    guide = GuideConfig(**options)
+    guide.hint_weights()  # an unknown regime or a bad weight is refused before the run starts
+    return guide
+
+
+def parse_mix(pairs: list[str]) -> dict[str, float]:
+    """{"points": 0.45, ...} from ["points=0.45", ...]."""
+    mix = {}
+    for pair in pairs:
+        name, _, weight = pair.partition("=")
+        try:
+            value = float(weight)
+        except ValueError:
+            raise ValueError(f"--hint-mix: {pair!r} is not REGIME=WEIGHT, e.g. points=0.45") from None
+        if name in mix:
+            raise ValueError(f"--hint-mix names {name!r} twice")
+        mix[name] = value
+    return mix
+
+
 def train(config: TrainConfig) -> Path:
-    from training.data.sequences import GuideConfig, build_datasets, describe
+    from training.data.sequences import build_datasets, describe
 
     check_config(config)
     torch.set_num_threads(config.threads)
@@ -402,7 +434,7 @@ def train(config: TrainConfig) -> Path:
         samples_per_epoch=config.samples_per_epoch,
         val_samples=config.val_samples,
         still_fraction=config.still_fraction,
-        config=GuideConfig(mismatched_reference=config.mismatched_reference),
+        config=guide_config(config),
         fetched_photos=config.fetched_photos,
         fetched_clips=config.fetched_clips,
         fetched_clip_sources=config.fetched_clip_sources,
