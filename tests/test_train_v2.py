@@ -4,6 +4,7 @@ autocast, and on a CUDA GPU when there is one."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import numpy as np
 import pytest
@@ -86,15 +87,35 @@ def test_the_flicker_term_counts_only_change_the_truth_does_not_have():
     assert float(temporal_change_loss(steady, truths, flow)) == pytest.approx(0.0, abs=1e-6)
     flicker = (truth0, truth1 + 0.2)  # t+1 changes colour, the scene does not
     assert float(temporal_change_loss(flicker, truths, flow)) > 0.15
+    # counted: the mean over the covered samples only
+    one_flickers = (truth0, torch.cat([truth1[:1], truth1[1:] + 0.2]))
+    assert float(temporal_change_loss(one_flickers, truths, flow, torch.tensor([1.0, 0.0]))) == 0.0
+    only_it = float(temporal_change_loss(one_flickers, truths, flow, torch.tensor([0.0, 1.0])))
+    assert only_it == pytest.approx(float(temporal_change_loss(flicker, truths, flow)), rel=1e-5)
+    assert float(temporal_change_loss(flicker, truths, flow, torch.zeros(2))) == 0.0
 
 
 def test_the_flicker_term_joins_the_total_only_when_weighted(net, batch):
     without = losses_of(net, batch, torch.ones(net.ab_bins.shape[0]), TrainConfig(name="test"))
-    config = TrainConfig(name="test", temporal_weight=3.0)
+    config = TrainConfig(name="test", temporal_weight=3.0, temporal_on_hinted=True)
     weighted = losses_of(net, batch, torch.ones(net.ab_bins.shape[0]), config)
     assert "temporal" not in without and weighted["temporal"].item() > 0
     expected = without["total"].item() + 3.0 * weighted["temporal"].item()
     assert weighted["total"].item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_the_flicker_term_leaves_samples_with_hints_of_their_own_alone(net, batch):
+    """Their t and t+1 are hinted at independent positions: answering the hints is no flicker."""
+    weights = torch.ones(net.ab_bins.shape[0])
+    hinted = {**batch, "hinted": torch.ones_like(batch["hinted"])}
+    unhinted = {**batch, "hinted": torch.zeros_like(batch["hinted"])}
+    config = TrainConfig(name="test", temporal_weight=3.0)
+    assert losses_of(net, hinted, weights, config)["temporal"].item() == 0.0
+    everywhere = losses_of(net, hinted, weights, dataclasses.replace(config, temporal_on_hinted=True))
+    assert everywhere["temporal"].item() > 0
+    assert losses_of(net, unhinted, weights, config)["temporal"].item() == pytest.approx(
+        everywhere["temporal"].item(), rel=1e-5
+    )
 
 
 def test_hint_mix_reaches_the_data_and_bad_mixes_are_refused_before_the_run(tmp_path):

@@ -80,6 +80,11 @@ class TrainConfig:
     # weight of the flicker term (temporal_change_loss): frame t+1's change from t, against the
     # truth's change; 0 leaves it out (runs up to v10)
     temporal_weight: float = 0.0
+    # whether the flicker term also covers samples with hints of their own. Their t and t+1 get
+    # hints at independent positions, so the term fines every answer to a hint as flicker (runs
+    # v11 to v13 did this, and their network alone answered 10 hints 0.2 dB less); off, the term
+    # covers the other samples only
+    temporal_on_hinted: bool = False
     # the a*b* loss stops at the classifier (its median pull mutes the annealed mean's colour)
     classifier_from_ce_only: bool = False
     # "prelu" or "relu" for the state and the decoder (ColorMotionNet2); a fine-tune of a ReLU
@@ -233,12 +238,16 @@ def soft_targets(ab: torch.Tensor, bins: torch.Tensor, sigma: float, k: int = 5)
 
 
 def temporal_change_loss(
-    ab: tuple[torch.Tensor, torch.Tensor], truth: tuple[torch.Tensor, torch.Tensor], flow
-):
+    ab: tuple[torch.Tensor, torch.Tensor],
+    truth: tuple[torch.Tensor, torch.Tensor],
+    flow: torch.Tensor,
+    counted: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Flicker: how far the output's change from t to t+1 strays from the truth's change.
 
     ab, truth: a*b* [N,2,H,W] of t and t+1; flow: the batch's feature-grid backward flow
-    t+1 -> t. Both t's are warped to t+1 by the same (coarse) flow, so where it is wrong the
+    t+1 -> t; counted: [N] 1 for the samples the term covers (default all), the mean is theirs.
+    Both t's are warped to t+1 by the same (coarse) flow, so where it is wrong the
     truth's change absorbs the error; what is left is colour the model changes and the scene
     does not (Lai et al. 2018's short-term temporal loss, compensated by the truth).
     """
@@ -247,7 +256,11 @@ def temporal_change_loss(
     pixel_flow = F.interpolate(flow, size=(height, width), mode="bilinear", align_corners=False) * scale
     change = ab[1] - warp(ab[0], pixel_flow)
     true_change = truth[1] - warp(truth[0], pixel_flow)
-    return F.smooth_l1_loss(change, true_change, beta=0.02)
+    per_sample = F.smooth_l1_loss(change, true_change, beta=0.02, reduction="none").mean(dim=(1, 2, 3))
+    if counted is None:
+        return per_sample.mean()
+    counted = counted.to(per_sample)
+    return (per_sample * counted).sum() / counted.sum().clamp(min=1.0)
 
 
 def losses_of(model: ColorMotionNet2, batch, class_weights: torch.Tensor, config: TrainConfig) -> dict:
@@ -264,7 +277,10 @@ def losses_of(model: ColorMotionNet2, batch, class_weights: torch.Tensor, config
     losses["total"] = config.ce_weight * losses["ce"] + config.l1_weight * losses["l1"]
     if config.temporal_weight > 0:
         flow = batch["flow"].to(truths[0].device)
-        losses["temporal"] = temporal_change_loss((outputs[0][0], outputs[1][0]), tuple(truths), flow)
+        counted = None if config.temporal_on_hinted else 1.0 - batch["hinted"]
+        losses["temporal"] = temporal_change_loss(
+            (outputs[0][0], outputs[1][0]), tuple(truths), flow, counted
+        )
         losses["total"] = losses["total"] + config.temporal_weight * losses["temporal"]
     return losses
 
