@@ -1,9 +1,12 @@
 """The temporal engine: frame t of a clip -> the colourised frame, independent of render order.
 
 Frame t is the last step of the chain chosen by `chain.chain_start` (ARCHITECTURE.md). Each
-step k of a chain: working-res L* of frame k, feature-grid flow k -> k-1, the hints at k
-rasterised, one `StepModel.step`. The last step's a*b* goes to `colour.recombine` with the
-full-resolution frame t, whose L* is kept exactly.
+step k of a chain: working-res L* of frame k, feature-grid flow k -> k-1 and, with a contract-2
+model, `encode` (once per frame, shared by every chain through it) and `blend` (the state);
+`decode` runs only where a*b* is wanted: the output frame, and every step of a chain whose
+guide (references, hints) carries on. A contract-1 model runs one `StepModel.step` per step.
+The last step's a*b* goes to `colour.recombine` with the full-resolution frame t, whose L* is
+kept exactly.
 
 Every intermediate value sits in the process cache under a key that names everything it
 depends on (model sha256, working size, transfer, frame identity or content, hints), so a
