@@ -282,6 +282,41 @@ def test_a_guided_chain_carries_each_output_on_and_stays_order_independent(
     assert all(np.array_equal(forward[t], backward[t]) for t in forward)
 
 
+def test_hints_are_decodes_sparse_reference_without_a_reference(
+    random_graph_model, clip, fresh_cache, monkeypatch
+):
+    """Decode's attention looks at the frame the hints were drawn on: a hinted frame at itself,
+    a later frame at the last key of the hints persisting to it; an unhinted render at nothing."""
+    made, attended = {}, []  # reference outputs -> their inputs; decode's reference per call
+    real_reference, real_decode = GraphModel.reference, GraphModel.decode
+
+    def reference(self, gray, guide):
+        result = real_reference(self, gray, guide)
+        made[id(result)] = (gray.copy(), guide.copy())
+        return result
+
+    def decode(self, encoded, feat, guide, reference, *rest):
+        attended.append(made.get(id(reference)))
+        return real_decode(self, encoded, feat, guide, reference, *rest)
+
+    monkeypatch.setattr(GraphModel, "reference", reference)
+    monkeypatch.setattr(GraphModel, "decode", decode)
+    params = StaticParams({"temporal_window": 4})
+    source = ListSource(clip, identity="v2-hint-reference")
+    ColorizeNode(model_path=random_graph_model).render(6, source, params)
+    assert attended == [None]  # no_reference
+    node = ColorizeNode(model_path=random_graph_model, hints=keyed_hints())
+    node.render(6, source, params)  # past the last key (4): the hints persist
+    persisted_from = attended[-1]
+    assert persisted_from is not None and persisted_from[1][0, 2].max() == 1.0
+    PROCESS_CACHE.clear()
+    node.render(4, source, params)  # the last key, with its own hints
+    assert all(np.array_equal(a, b) for a, b in zip(attended[-1], persisted_from))
+    PROCESS_CACHE.clear()
+    node.render(3, source, params)  # between the keys: hints of its own, elsewhere
+    assert not np.array_equal(attended[-1][1], persisted_from[1])
+
+
 def test_persistence_is_in_the_hints_format():
     assert keyed_hints(until=6).hints[0].persists_at(6) and not keyed_hints(until=6).hints[0].persists_at(7)
     assert not keyed_hints().hints[0].persists_at(4)  # on its last key it is drawn, not carried

