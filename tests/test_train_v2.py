@@ -15,7 +15,7 @@ from tests.test_training_data import panning, textured
 from training.data.pairs import ClipFrames
 from training.data.sequences import GuidedDataset
 from training.model_v2 import ColorMotionNet2
-from training.train_v2 import TrainConfig, losses_of, temporal_change_loss
+from training.train_v2 import TrainConfig, losses_of, own_hints_reference, temporal_change_loss
 
 
 @pytest.fixture(scope="module")
@@ -142,3 +142,49 @@ def test_hint_mix_is_a_command_line_option():
 
     assert parse_args(["--hint-mix", "none=0.3", "points=0.45"]).hint_mix == ["none=0.3", "points=0.45"]
     assert parse_args([]).hint_mix == []
+
+
+def test_with_hints_as_reference_a_hinted_frame_attends_to_itself_as_the_engine_does(net, batch):
+    """Sample 0 has hints of its own and no graded reference: it attends to what the engine's
+    `reference` graph makes of the frame and its hints. Sample 1 is unhinted and sample 2 has a
+    graded (dense) reference: both keep the sample's reference."""
+    gray = batch["gray"][:3, 0]
+    hints = torch.zeros(3, 2, 3, *gray.shape[-2:])
+    hints[:, 0, 2, 10:14, 20:24] = 1.0
+    hints[:, 0, 0, 10:14, 20:24] = 0.4
+    hints[1] = 0.0
+    sample = {"hints": hints, "dense_reference": torch.tensor([0.0, 0.0, 1.0])}
+    with torch.no_grad():
+        key = net.encode(gray)[1]
+        ref_key, ref_colour = torch.randn_like(key), torch.rand(3, 3, *key.shape[-2:])
+        chosen_key, chosen_colour = own_hints_reference(net, sample, 0, key, ref_key, ref_colour)
+        engine_key, engine_colour = net.reference(gray[:1], hints[:1, 0])
+    assert torch.allclose(chosen_key[:1], engine_key, atol=1e-6)
+    assert torch.allclose(chosen_colour[:1], engine_colour) and chosen_colour[0, 2].max() > 0
+    assert torch.equal(chosen_key[1:], ref_key[1:]) and torch.equal(chosen_colour[1:], ref_colour[1:])
+
+
+def test_hints_as_reference_changes_the_losses_of_hinted_samples_only(net, batch):
+    weights = torch.ones(net.ab_bins.shape[0])
+    config = TrainConfig(name="test")
+    on = dataclasses.replace(config, hints_as_reference=True)
+    own_hints = (batch["hints"][:, :, 2] > 0).flatten(2).any(dim=2).any(dim=1) & (
+        batch["dense_reference"] == 0
+    )
+    assert own_hints.any()
+    assert (
+        losses_of(net, batch, weights, on)["total"].item()
+        != losses_of(net, batch, weights, config)["total"].item()
+    )
+    unhinted = {**batch, "hints": torch.zeros_like(batch["hints"])}
+    assert (
+        losses_of(net, unhinted, weights, on)["total"].item()
+        == losses_of(net, unhinted, weights, config)["total"].item()
+    )
+
+
+def test_hints_as_reference_is_a_command_line_option():
+    from training.train_v2 import parse_args
+
+    assert parse_args(["--hints-as-reference"]).hints_as_reference
+    assert not parse_args([]).hints_as_reference

@@ -85,6 +85,10 @@ class TrainConfig:
     # v11 to v13 did this, and their network alone answered 10 hints 0.2 dB less); off, the term
     # covers the other samples only
     temporal_on_hinted: bool = False
+    # decode's attention gets a frame's own hints as a sparse reference where no graded
+    # reference applies, as package 0.6.2's engine does (TemporalEngine hint_reference); off,
+    # it gets the sample's reference only (runs up to v15)
+    hints_as_reference: bool = False
     # the a*b* loss stops at the classifier (its median pull mutes the annealed mean's colour)
     classifier_from_ce_only: bool = False
     # "prelu" or "relu" for the state and the decoder (ColorMotionNet2); a fine-tune of a ReLU
@@ -183,13 +187,19 @@ def chained_outputs(
     return list(_guide_pool().map(chain, range(len(ab_t))))
 
 
-def run_sample(model: ColorMotionNet2, batch: dict[str, torch.Tensor], detach_classifier: bool = False):
+def run_sample(
+    model: ColorMotionNet2,
+    batch: dict[str, torch.Tensor],
+    detach_classifier: bool = False,
+    hints_as_reference: bool = False,
+):
     """The engine's computation for frames t, t+1 -> [(ab, logits) of t, (ab, logits) of t+1].
 
     Frame t starts a chain (no state; its guide is the carried reference and its hints); t+1
     blends t's state and also gets t's output carried to it (propagate.chain_output), detached:
-    the engine hands it over as data, not as a path for gradients. `batch` is on the CPU; the
-    network's inputs go to the model's device.
+    the engine hands it over as data, not as a path for gradients. With `hints_as_reference`,
+    a frame with hints of its own and no graded reference attends to itself and its hints
+    (`own_hints_reference`). `batch` is on the CPU; the network's inputs go to the model's device.
     """
     device = next(model.parameters()).device
     gray = batch["gray"]
@@ -208,14 +218,16 @@ def run_sample(model: ColorMotionNet2, batch: dict[str, torch.Tensor], detach_cl
     ):
         frame = slice(i * n, (i + 1) * n)
         feat, _ = model.blend(current[frame], prev_feat, flow, has_prev)
+        attended = (ref_key, ref_colour)
+        if hints_as_reference:
+            attended = own_hints_reference(model, batch, i, key[frame], ref_key, ref_colour)
         ab, logits = model.decode(
             feat,
             s4[frame],
             s2[frame],
             key[frame],
             guide,
-            ref_key,
-            ref_colour,
+            *attended,
             detach_classifier=detach_classifier,
         )
         outputs.append((ab, logits))
@@ -224,6 +236,25 @@ def run_sample(model: ColorMotionNet2, batch: dict[str, torch.Tensor], detach_cl
             guide = frame_guides(batch, 1, chained).to(device)
         prev_feat = feat
     return outputs
+
+
+def own_hints_reference(
+    model: ColorMotionNet2,
+    batch: dict[str, torch.Tensor],
+    i: int,
+    frame_key: torch.Tensor,
+    ref_key: torch.Tensor,
+    ref_colour: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(key, colour) decode attends to for frame i of each sample, as the engine chooses: the
+    frame itself with its own hints where it has some and no graded reference applies (the
+    `reference` graph of that frame: its own key, its hints pooled), else the sample's reference
+    (a graded frame, hints keyed on r, or nothing)."""
+    own = batch["hints"][:, i]
+    use_own = ((own[:, 2] > 0).flatten(1).any(dim=1) & (batch["dense_reference"] == 0)).to(ref_key.device)
+    own_colour = pooled(premultiplied(own.to(ref_key.device)), model.KEY_STRIDE)
+    chosen = use_own[:, None, None, None]
+    return torch.where(chosen, frame_key, ref_key), torch.where(chosen, own_colour, ref_colour)
 
 
 def soft_targets(ab: torch.Tensor, bins: torch.Tensor, sigma: float, k: int = 5):
@@ -264,7 +295,7 @@ def temporal_change_loss(
 
 
 def losses_of(model: ColorMotionNet2, batch, class_weights: torch.Tensor, config: TrainConfig) -> dict:
-    outputs = run_sample(model, batch, config.classifier_from_ce_only)
+    outputs = run_sample(model, batch, config.classifier_from_ce_only, config.hints_as_reference)
     losses = {"ce": 0.0, "l1": 0.0}
     truths = []
     for i, (ab, logits) in enumerate(outputs):
@@ -296,7 +327,7 @@ def validate(model: ColorMotionNet2, val_set, config: TrainConfig) -> dict[str, 
         current = model.encode(first_frames)[0]  # how alive: v2's ReLU left 0.02 % nonzero
         sums.setdefault("val_state_nonzero", []).append(float((current != 0).float().mean()))
         sums.setdefault("val_state_std", []).append(float(current.std()))
-        (_, _), (ab, _) = run_sample(model, batch)
+        (_, _), (ab, _) = run_sample(model, batch, hints_as_reference=config.hints_as_reference)
         error = ((ab.cpu() - batch["ab"][:, 1]) ** 2).mean(dim=(1, 2, 3))
         grey = (batch["ab"][:, 1] ** 2).mean(dim=(1, 2, 3))
         groups = {

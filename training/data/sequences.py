@@ -222,7 +222,8 @@ class GuidedDataset(Dataset):
         loop fuses them, for t+1 with the guide chained from t's output, as the engine does;
         ref_gray [1,H,W], ref_guide [3,H,W] the reference frame and what the user set on it;
         flow [2,H/8,W/8] feature-grid backward flow t+1 -> t;
-        has_reference [], hinted [] (1 when t, t+1 carry hints of their own), is_still [].
+        has_reference [], dense_reference [] (1 for a whole graded frame, 0 for hints keyed on
+        r or none), hinted [] (1 when t, t+1 carry hints of their own), is_still [].
         """
         if not 0 <= index < self.length:
             raise IndexError(index)
@@ -273,6 +274,7 @@ class GuidedDataset(Dataset):
             "ref_guide": torch.from_numpy(ref_guide),
             "flow": torch.from_numpy(feature_flow(grays[1], grays[0], self.stride)),
             "has_reference": torch.tensor(float(ref_regime != "none")),
+            "dense_reference": torch.tensor(float(ref_regime == "dense")),
             "hinted": torch.tensor(float(hint_regime != "none")),
             "is_still": torch.tensor(float(still)),
         }
