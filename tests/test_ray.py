@@ -116,7 +116,9 @@ def test_what_every_chunk_would_refuse_is_refused_before_a_cluster_starts(cluste
     assert "none.onnx" in err and "failed on every attempt" not in err
 
 
-def test_ctrl_c_on_the_driver_cancels_and_leaves_no_output(cluster, clip, tmp_path, random_model):
+def test_ctrl_c_on_the_driver_cancels_and_leaves_no_output(cluster, tmp_path, random_model):
+    # 400 frames: on a busy machine 40 were all written before the test could send the signal
+    clip = write_sequence(tmp_path / "in", moving_frames(400, 160, 128))
     options = ["--model", str(random_model), "--working-resolution", "128"]
     driver = colorize_on(cluster, clip, str(tmp_path / "out" / "f.####.png"), "--chunk", "4", *options)
     lines = []
