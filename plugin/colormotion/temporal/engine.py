@@ -491,21 +491,10 @@ class _Render:
         if not nearest:
             return self.hint_reference(k, encoded)
         reference, size = nearest[0], self.gray(k).shape
-        key = (
-            "reference",
-            reference.fingerprint,
-            size,
-            self.settings.transfer,
-            self.model.sha256,
-            self.model.provider,
+        return self._reference_graph(
+            ("reference", reference.fingerprint, size, self.settings.transfer),
+            lambda: working_form(reference, size, self.settings.transfer),
         )
-
-        def compute():
-            ref_gray, ref_guide = working_form(reference, size, self.settings.transfer)
-            with profiling.stage("model"):
-                return self.model.reference(ref_gray[None, None], ref_guide[None])
-
-        return self.cache.get_or_compute(key, compute)
 
     def hint_reference(self, k: int, encoded):
         """Without a reference, the frame the hints of frame k were drawn on, as a sparse one:
@@ -521,20 +510,21 @@ class _Render:
                 return self.model.no_reference(encoded)
             frame, (fingerprint, raster) = persisting[-1]
         gray = self.gray(frame)
-        key = (
-            "hint_reference",
-            self.frame_key(frame),
-            fingerprint,
-            self.frame_settings,
-            self.model.sha256,
-            self.model.provider,
+        return self._reference_graph(
+            ("hint_reference", self.frame_key(frame), fingerprint, self.frame_settings),
+            lambda: (gray, np.ascontiguousarray(raster)),
         )
 
-        def compute():
-            with profiling.stage("model"):
-                return self.model.reference(gray[None, None], np.ascontiguousarray(raster[None]))
+    def _reference_graph(self, source: tuple, inputs: Callable[[], tuple[np.ndarray, np.ndarray]]):
+        """The reference graph's output for `inputs()` = (L* [h, w], guide [3, h, w]), once per
+        `source` (what names those inputs) and model, through the cache."""
 
-        return self.cache.get_or_compute(key, compute)
+        def compute():
+            gray, guide = inputs()
+            with profiling.stage("model"):
+                return self.model.reference(gray[None, None], guide[None])
+
+        return self.cache.get_or_compute((*source, self.model.sha256, self.model.provider), compute)
 
     def encoded(self, k: int):
         """Contract 2: the encode graph's outputs of frame k, computed once per frame."""
