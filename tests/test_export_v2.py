@@ -19,11 +19,12 @@ from training.model_v2 import ColorMotionNet2
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     torch.manual_seed(0)
-    net = ColorMotionNet2(coarse=True)
-    with torch.no_grad():  # non-trivial gates, residuals and coarse path, as after training
+    net = ColorMotionNet2(coarse=True, scene=True)
+    with torch.no_grad():  # non-trivial gates, residuals, coarse and scene paths, as after training
         net.to_gate.bias.fill_(0.0)
         net.to_residual.weight.normal_(0, 0.01)
         net.coarse.out.weight.normal_(0, 0.1)
+        net.scene.out.weight.normal_(0, 0.01)
     return net, export_graphs(net, tmp_path_factory.mktemp("v2"), "test")
 
 
@@ -61,10 +62,10 @@ def test_the_shipped_model_keeps_the_budgets():
 
 
 def test_the_per_frame_compute_budget():
-    """Issue budget: encode + blend + decode at 256x256 within 2 GFLOPs."""
+    """Issue budget: encode + blend + decode at 256x256 within 2 GFLOPs, with every optional path."""
     from training.model_v2 import frame_gflops
 
-    assert frame_gflops(ColorMotionNet2(), 256, 256) < 2.0
+    assert frame_gflops(ColorMotionNet2(coarse=True, scene=True), 256, 256) < 2.0
 
 
 def test_the_runtime_runs_the_graphs_as_pytorch_does(exported):

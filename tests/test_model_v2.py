@@ -126,6 +126,45 @@ def test_adding_the_coarse_path_leaves_a_trained_network_unchanged_until_it_lear
         tuned.add_coarse_context()
 
 
+def test_adding_the_scene_path_leaves_a_trained_network_unchanged_until_it_learns(tmp_path):
+    """A fine-tune of a checkpoint without the scene path (models up to 2.5) adds MobileNetV2's
+    pretrained stride-32 blocks with their projection at zero: the same state features and
+    colours bit for bit, a gradient into the projection, the pretrained blocks at the encoder's
+    slower learning rate, and a checkpoint that reloads with it."""
+    from training.mobilenet_tflite import MobileNetV2
+    from training.train_v2 import TFLITE, TrainConfig, build_model, build_optimizer, load_checkpoint_model
+
+    if not TFLITE.is_file():
+        pytest.skip("../shared/data (the pretrained MobileNetV2) is not available")
+    torch.manual_seed(0)
+    plain = ColorMotionNet2(coarse=True)
+    assert plain.scene is None and "scene" not in plain.spec()  # older specs stay as they were
+    old = tmp_path / "v16.pt"
+    torch.save({"model": plain.state_dict(), "model_spec": plain.spec(), "class_weights": None}, old)
+    gray = torch.rand(2, 1, 64, 96)
+
+    tuned = build_model(TrainConfig(init_from=str(old), scene_context=True))
+    assert tuned.spec()["scene"] is True
+    for want, got in zip(plain.eval().encode(gray), tuned.eval().encode(gray)):
+        torch.testing.assert_close(got, want, rtol=0, atol=0)
+    x = example_inputs(plain, 64, 96)
+    torch.testing.assert_close(_decode(tuned, x), _decode(plain, x), rtol=0, atol=0)
+
+    tuned.train().encode(gray)[0].abs().mean().backward()
+    assert tuned.scene.out.weight.grad.abs().sum() > 0
+    groups = build_optimizer(tuned, TrainConfig(init_from=str(old), scene_context=True)).param_groups
+    slow = {id(p) for p in groups[0]["params"]}
+    assert all(id(p) in slow for p in tuned.scene.blocks.parameters())
+    assert id(tuned.scene.out.weight) not in slow
+
+    saved = tmp_path / "v17.pt"
+    torch.save({"model": tuned.state_dict(), "model_spec": tuned.spec(), "class_weights": None}, saved)
+    reloaded = load_checkpoint_model(saved)
+    torch.testing.assert_close(reloaded.encode(gray)[0], tuned.eval().encode(gray)[0], rtol=0, atol=0)
+    with pytest.raises(ValueError, match="already"):
+        tuned.add_scene_context(MobileNetV2())
+
+
 def test_the_coarse_path_carries_a_hint_across_the_whole_frame():
     """The stride-8 layers reach ~17 cells: a hint in one corner of a 256x256 frame cannot
     touch the opposite corner without the coarse path, and does with it."""

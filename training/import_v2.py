@@ -49,6 +49,9 @@ def read_spec(folder: str | Path) -> dict:
     spec = {"widths": widths, "activation": activation}
     if any(name.startswith("net.coarse.") for name in shapes):
         spec["coarse"] = True
+    encode = onnx.load(contract.graph_file(folder, "encode"))
+    if any(init.name.startswith("net.scene.") for init in encode.graph.initializer):
+        spec["scene"] = True
     return spec
 
 

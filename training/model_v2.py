@@ -21,6 +21,9 @@ runs separately (contract 2). Replaces `training/model.py` once the engine runs 
         coarse path (models from run v6 on: `CoarseContext`): the stride-8 input pooled to
         stride 32 and to the frame's mean, added to the stride-8 layers' output, so a hint's
         or a reference's colour and the scene's semantics reach the whole frame
+    scene path (optional, `SceneContext`): MobileNetV2's stride-32 blocks and head, past the
+        encoder's stride-16 tap, added to the state features in encode: what the whole frame
+        shows, as ImageNet taught it, reaches colour without a change to the graphs' interface
 
 Tensors: gray L*/100 [N,1,H,W]; guides [N,3,H,W] = a*/110, b*/110, confidence; ab a*b*/110.
 """
@@ -34,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from training.mobilenet_tflite import MobileNetV2, load_tflite_mobilenet_v2
+from training.mobilenet_tflite import LAST_CHANNELS, MobileNetV2, load_tflite_mobilenet_v2
 from training.model import (
     CH_S2,
     CH_S4,
@@ -233,6 +236,34 @@ class CoarseContext(nn.Module):
         )
 
 
+class SceneContext(nn.Module):
+    """encode's scene path: MobileNetV2's last four blocks (stride 32) and its 1x1 head, as
+    pretrained on ImageNet, run on the encoder's stride-16 output, projected to the state's
+    channels and upsampled to stride 8, to be added to the state features' pre-activation.
+
+    The encoder stops at stride 16, so the network learns what a frame shows as a whole only
+    from our colour data (the coarse path); these layers bring what ImageNet's 1.3 M labelled
+    photos taught, the global features of Iizuka et al. 2016, for about 0.25 GFLOPs at 256x256
+    (the stride-32 map is small). The projection starts at zero: added to a trained network it
+    leaves the function unchanged until training moves it. No change to the contract: encode's
+    outputs keep their names and shapes."""
+
+    FACTOR = 4  # stride 32 -> 8
+
+    def __init__(self, backbone: MobileNetV2, out_channels: int):
+        super().__init__()
+        self.blocks = nn.Sequential(*backbone.blocks[TAP_S16 + 1 :], backbone.head)
+        self.out = nn.Conv2d(LAST_CHANNELS, out_channels, 1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, s16: torch.Tensor) -> torch.Tensor:
+        """s16 [N,96,H/16,W/16] -> [N,out,H/8,W/8]."""
+        return F.interpolate(
+            self.out(self.blocks(s16)), scale_factor=float(self.FACTOR), mode="bilinear", align_corners=False
+        )
+
+
 class ColorMotionNet2(nn.Module):
     FEATURE_STRIDE = 8
     FEATURE_CHANNELS = 64
@@ -245,8 +276,10 @@ class ColorMotionNet2(nn.Module):
         widths: tuple[int, int, int] = (64, 48, 24),
         activation: str = "prelu",
         coarse: bool = False,
+        scene: bool = False,
     ):
-        """`coarse` adds decode's `CoarseContext` (runs v2 to v5 have none).
+        """`coarse` adds decode's `CoarseContext` (runs v2 to v5 have none), `scene` encode's
+        `SceneContext` (from `backbone`'s stride-32 blocks; models up to 2.5 have none).
 
         `activation` of the state features (encode's `current`) and of the decoder's layers,
         "relu" or "prelu". Behind ReLUs (run v2, the model 2.x it shipped, run v3) most of those
@@ -261,7 +294,8 @@ class ColorMotionNet2(nn.Module):
             raise ValueError(f"activation must be 'relu' or 'prelu', got {activation!r}")
         c, k = self.FEATURE_CHANNELS, self.KEY_CHANNELS
         d8, d4, d2 = widths
-        self.encoder = LightnessEncoder(backbone if backbone is not None else MobileNetV2())
+        backbone = backbone if backbone is not None else MobileNetV2()
+        self.encoder = LightnessEncoder(backbone)
         # the activation is a module of its own: the conv's parameter names stay those of v2's
         self.fuse = nn.Sequential(
             conv_relu(CH_S16 + CH_S8, c, 1), nn.Sequential(nn.Conv2d(c, c, 3, padding=1))
@@ -286,11 +320,14 @@ class ColorMotionNet2(nn.Module):
         nn.init.zeros_(self.to_gate.weight)
         nn.init.constant_(self.to_gate.bias, -2.0)  # start trusting the guide only a little
         self.coarse: CoarseContext | None = None
+        self.scene: SceneContext | None = None
         self.activation = "relu"
         if activation == "prelu":
             use_prelu(self, init=0.25)
         if coarse:
             self.add_coarse_context()
+        if scene:
+            self.add_scene_context(backbone)
 
     @classmethod
     def from_tflite(cls, path: str | Path, **kwargs) -> ColorMotionNet2:
@@ -306,6 +343,15 @@ class ColorMotionNet2(nn.Module):
         self.coarse = CoarseContext(self.FEATURE_CHANNELS, self.at8[0][0].out_channels).to(device)
         if self.activation == "prelu":
             _to_prelu(_coarse_relu_slots(self.coarse), init=0.25, device=device)
+
+    def add_scene_context(self, backbone: MobileNetV2) -> None:
+        """Give the network encode's scene path, from `backbone`'s stride-32 blocks and head (the
+        pretrained MobileNetV2, `load_tflite_mobilenet_v2`, for a fine-tune of a network without
+        one): the same function until training moves its projection (which starts at zero)."""
+        if self.scene is not None:
+            raise ValueError("the network has a scene path already")
+        device = next(self.parameters()).device
+        self.scene = SceneContext(backbone, self.FEATURE_CHANNELS).to(device)
 
     def set_colour_prior(self, prior: torch.Tensor) -> None:
         """The training data's a*b* bin distribution [Q] (sums to 1), used by `vividness`."""
@@ -324,7 +370,8 @@ class ColorMotionNet2(nn.Module):
 
     def state_preactivation(self, s8: torch.Tensor, s16: torch.Tensor) -> torch.Tensor:
         """The state features before their activation (`state_act`)."""
-        return self.fuse(torch.cat((upsample2(s16), s8), dim=1))
+        pre = self.fuse(torch.cat((upsample2(s16), s8), dim=1))
+        return pre if self.scene is None else pre + self.scene(s16)
 
     def key(self, s16: torch.Tensor) -> torch.Tensor:
         return F.normalize(self.to_key(s16), dim=1)
@@ -407,8 +454,11 @@ class ColorMotionNet2(nn.Module):
     def spec(self) -> dict:
         widths = (self.at8[0][0].out_channels, self.at4[1].out_channels, self.at2[1].out_channels)
         spec = {"widths": widths, "activation": self.activation}
-        if self.coarse is not None:  # absent, not False: older checkpoints' specs stay as they were
+        # absent, not False: older checkpoints' specs stay as they were
+        if self.coarse is not None:
             spec["coarse"] = True
+        if self.scene is not None:
+            spec["scene"] = True
         return spec
 
 

@@ -35,6 +35,7 @@ from colormotion.temporal import propagate  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 
+from training.mobilenet_tflite import load_tflite_mobilenet_v2  # noqa: E402
 from training.model import warp  # noqa: E402
 from training.model_v2 import ColorMotionNet2, pooled, premultiplied, switch_to_prelu  # noqa: E402
 from training.train import RunLog, config_from_args, epoch_loader, lr_factor, seed_everything  # noqa: E402
@@ -97,6 +98,9 @@ class TrainConfig:
     # decode's coarse path (model_v2.CoarseContext); a fine-tune of a checkpoint without one
     # adds it (add_coarse_context: the same function at first)
     coarse_context: bool = False
+    # encode's scene path (model_v2.SceneContext: MobileNetV2's pretrained stride-32 blocks); a
+    # fine-tune of a checkpoint without one adds it (add_scene_context: the same function at first)
+    scene_context: bool = False
     threads: int = 2
     # bfloat16 autocast for the training step (oneDNN on AMX/AVX-512 BF16 CPUs): ~15 % faster
     # at 192 px, batch 8; on run v4's weights the loss moved by < 0.5 % and the gradient's
@@ -349,7 +353,7 @@ def validate(model: ColorMotionNet2, val_set, config: TrainConfig) -> dict[str, 
 def build_model(config: TrainConfig, sample_gray: torch.Tensor | None = None) -> ColorMotionNet2:
     """The network to train: fresh from MobileNetV2, or `init_from` a checkpoint (its ReLUs
     switched to PReLUs when asked, on `sample_gray` [N,1,H,W]: switch_to_prelu; the coarse
-    path added when asked: add_coarse_context)."""
+    and scene paths added when asked: add_coarse_context, add_scene_context)."""
     if config.init_from:
         model = load_checkpoint_model(config.init_from)
         if model.activation != config.activation:
@@ -362,10 +366,22 @@ def build_model(config: TrainConfig, sample_gray: torch.Tensor | None = None) ->
         if config.coarse_context and model.coarse is None:
             model.add_coarse_context()
             print("added decode's coarse path (output layer at zero)", file=sys.stderr)
+        if config.scene_context and model.scene is None:
+            model.add_scene_context(_pretrained_backbone())
+            print("added encode's scene path (projection at zero)", file=sys.stderr)
         return model.train()
+    return ColorMotionNet2(
+        _pretrained_backbone(),
+        activation=config.activation,
+        coarse=config.coarse_context,
+        scene=config.scene_context,
+    )
+
+
+def _pretrained_backbone():
     if not TFLITE.is_file():
         raise FileNotFoundError(f"pretrained MobileNetV2 weights not found at {TFLITE}")
-    return ColorMotionNet2.from_tflite(TFLITE, activation=config.activation, coarse=config.coarse_context)
+    return load_tflite_mobilenet_v2(TFLITE)
 
 
 def load_checkpoint_model(path: str | Path) -> ColorMotionNet2:
@@ -384,7 +400,10 @@ def model_of_checkpoint(state: dict) -> ColorMotionNet2:
 
 
 def build_optimizer(model: ColorMotionNet2, config: TrainConfig) -> torch.optim.Optimizer:
+    # the pretrained MobileNetV2 layers move more slowly than the layers trained from scratch
     encoder = list(model.encoder.parameters())
+    if model.scene is not None:
+        encoder += list(model.scene.blocks.parameters())
     # PReLU slopes: no decay, which would pull them back to ReLUs
     slopes = [p for m in model.modules() if isinstance(m, nn.PReLU) for p in m.parameters()]
     special = {id(p) for p in encoder + slopes}
