@@ -127,11 +127,11 @@ def test_adding_the_coarse_path_leaves_a_trained_network_unchanged_until_it_lear
 
 
 def test_adding_the_scene_path_leaves_a_trained_network_unchanged_until_it_learns(tmp_path):
-    """A fine-tune of a checkpoint without the scene path (models up to 2.5) adds MobileNetV2's
-    pretrained stride-32 blocks with their projection at zero: the same state features and
-    colours bit for bit, a gradient into the projection, the pretrained blocks at the encoder's
-    slower learning rate, and a checkpoint that reloads with it."""
-    from training.mobilenet_tflite import MobileNetV2
+    """A fine-tune of a checkpoint without the scene path (models up to 2.5) adds a frozen,
+    pretrained MobileNetV2 with its projection at zero: the same state features and colours
+    bit for bit, a gradient into the projection, a trunk that training never moves, and a
+    checkpoint that reloads with it."""
+    from training.mobilenet_tflite import MobileNetV2, load_tflite_mobilenet_v2
     from training.train_v2 import TFLITE, TrainConfig, build_model, build_optimizer, load_checkpoint_model
 
     if not TFLITE.is_file():
@@ -143,24 +143,33 @@ def test_adding_the_scene_path_leaves_a_trained_network_unchanged_until_it_learn
     torch.save({"model": plain.state_dict(), "model_spec": plain.spec(), "class_weights": None}, old)
     gray = torch.rand(2, 1, 64, 96)
 
-    tuned = build_model(TrainConfig(init_from=str(old), scene_context=True))
+    config = TrainConfig(init_from=str(old), scene_context=True)
+    tuned = build_model(config)
     assert tuned.spec()["scene"] is True
     for want, got in zip(plain.eval().encode(gray), tuned.eval().encode(gray)):
         torch.testing.assert_close(got, want, rtol=0, atol=0)
     x = example_inputs(plain, 64, 96)
     torch.testing.assert_close(_decode(tuned, x), _decode(plain, x), rtol=0, atol=0)
 
-    tuned.train().encode(gray)[0].abs().mean().backward()
-    assert tuned.scene.out.weight.grad.abs().sum() > 0
-    groups = build_optimizer(tuned, TrainConfig(init_from=str(old), scene_context=True)).param_groups
-    slow = {id(p) for p in groups[0]["params"]}
-    assert all(id(p) in slow for p in tuned.scene.blocks.parameters())
-    assert id(tuned.scene.out.weight) not in slow
+    pretrained = load_tflite_mobilenet_v2(TFLITE)
+    assert torch.equal(tuned.scene.trunk[0][0].weight, pretrained.stem[0].weight)
+    for net in (tuned, ColorMotionNet2(pretrained, scene=True)):  # its own copy, never the encoder's
+        assert not {id(p) for p in net.scene.trunk.parameters()} & {id(p) for p in net.encoder.parameters()}
+    optimizer = build_optimizer(tuned, config)
+    trunk_before = [p.clone() for p in tuned.scene.trunk.parameters()]
+    for _ in range(2):
+        optimizer.zero_grad()
+        tuned.train().encode(gray)[0].abs().mean().backward()
+        assert tuned.scene.out.weight.grad.abs().sum() > 0
+        optimizer.step()
+    assert all(torch.equal(a, b) for a, b in zip(tuned.scene.trunk.parameters(), trunk_before))
+    assert tuned.scene.out.weight.abs().sum() > 0
 
     saved = tmp_path / "v17.pt"
     torch.save({"model": tuned.state_dict(), "model_spec": tuned.spec(), "class_weights": None}, saved)
     reloaded = load_checkpoint_model(saved)
     torch.testing.assert_close(reloaded.encode(gray)[0], tuned.eval().encode(gray)[0], rtol=0, atol=0)
+    assert not any(p.requires_grad for p in reloaded.scene.trunk.parameters())
     with pytest.raises(ValueError, match="already"):
         tuned.add_scene_context(MobileNetV2())
 

@@ -21,15 +21,16 @@ runs separately (contract 2). Replaces `training/model.py` once the engine runs 
         coarse path (models from run v6 on: `CoarseContext`): the stride-8 input pooled to
         stride 32 and to the frame's mean, added to the stride-8 layers' output, so a hint's
         or a reference's colour and the scene's semantics reach the whole frame
-    scene path (optional, `SceneContext`): MobileNetV2's stride-32 blocks and head, past the
-        encoder's stride-16 tap, added to the state features in encode: what the whole frame
-        shows, as ImageNet taught it, reaches colour without a change to the graphs' interface
+    scene path (optional, `SceneContext`): a frozen, pretrained MobileNetV2 at half size, its
+        stride-32 features added to the state features in encode: what the whole frame shows,
+        as ImageNet taught it, reaches colour without a change to the graphs' interface
 
 Tensors: gray L*/100 [N,1,H,W]; guides [N,3,H,W] = a*/110, b*/110, confidence; ab a*b*/110.
 """
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -237,31 +238,43 @@ class CoarseContext(nn.Module):
 
 
 class SceneContext(nn.Module):
-    """encode's scene path: MobileNetV2's last four blocks (stride 32) and its 1x1 head, as
-    pretrained on ImageNet, run on the encoder's stride-16 output, projected to the state's
-    channels and upsampled to stride 8, to be added to the state features' pre-activation.
+    """encode's scene path: a whole MobileNetV2 trunk (stem, 17 blocks, 1x1 head) as pretrained
+    on ImageNet and kept frozen, run on the frame's L* at half the working size; its stride-32
+    features are projected to the state's channels, resized to stride 8 and added to the state
+    features' pre-activation.
 
     The encoder stops at stride 16, so the network learns what a frame shows as a whole only
-    from our colour data (the coarse path); these layers bring what ImageNet's 1.3 M labelled
-    photos taught, the global features of Iizuka et al. 2016, for about 0.25 GFLOPs at 256x256
-    (the stride-32 map is small). The projection starts at zero: added to a trained network it
+    from our colour data (the coarse path). ImageNet's 1.3 M labelled photos taught this trunk
+    what scenes and objects are, the global features of Iizuka et al. 2016. It is a copy of its
+    own, frozen: the encoder's own MobileNetV2 blocks have been fine-tuned for colour so far that
+    the pretrained stride-32 blocks read nonsense from them (on 60 ImageNet photos in gray, the
+    classifier behind 2.5's encoder agreed with the pretrained network's top-1 class on none; in
+    gray, the pretrained network agrees with its own colour answer on 33). Half size keeps the
+    trunk to ~0.2 GFLOPs at 256x256. The projection starts at zero: added to a trained network it
     leaves the function unchanged until training moves it. No change to the contract: encode's
     outputs keep their names and shapes."""
 
-    FACTOR = 4  # stride 32 -> 8
-
     def __init__(self, backbone: MobileNetV2, out_channels: int):
         super().__init__()
-        self.blocks = nn.Sequential(*backbone.blocks[TAP_S16 + 1 :], backbone.head)
+        pretrained = copy.deepcopy(backbone)  # never shares a module with the encoder
+        self.trunk = nn.Sequential(pretrained.stem, *pretrained.blocks, pretrained.head)
+        self.trunk.requires_grad_(False)
         self.out = nn.Conv2d(LAST_CHANNELS, out_channels, 1)
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
-    def forward(self, s16: torch.Tensor) -> torch.Tensor:
-        """s16 [N,96,H/16,W/16] -> [N,out,H/8,W/8]."""
-        return F.interpolate(
-            self.out(self.blocks(s16)), scale_factor=float(self.FACTOR), mode="bilinear", align_corners=False
-        )
+    # Replicated on every side of the half-size frame: the trunk's five stride-2 layers (fixed
+    # padding, as TensorFlow's for even sizes) need at least 32 pixels, and the smallest working
+    # size (32) halves to 16. The features then span a frame 1/16 larger at 128 px: immaterial
+    # for what a scene is.
+    BORDER = 8
+
+    def forward(self, gray: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        """gray [N,1,H,W] (L*/100) -> [N,out,*size] (the state's stride-8 grid)."""
+        half = F.avg_pool2d(gray * 2.0 - 1.0, 2)  # MobileNetV2's inputs lie in -1..1
+        half = F.pad(half, (self.BORDER,) * 4, mode="replicate")
+        features = self.trunk(half.expand(-1, 3, -1, -1))
+        return F.interpolate(self.out(features), size=size, mode="bilinear", align_corners=False)
 
 
 class ColorMotionNet2(nn.Module):
@@ -279,7 +292,7 @@ class ColorMotionNet2(nn.Module):
         scene: bool = False,
     ):
         """`coarse` adds decode's `CoarseContext` (runs v2 to v5 have none), `scene` encode's
-        `SceneContext` (from `backbone`'s stride-32 blocks; models up to 2.5 have none).
+        `SceneContext` (a frozen copy of `backbone`; models up to 2.5 have none).
 
         `activation` of the state features (encode's `current`) and of the decoder's layers,
         "relu" or "prelu". Behind ReLUs (run v2, the model 2.x it shipped, run v3) most of those
@@ -345,9 +358,9 @@ class ColorMotionNet2(nn.Module):
             _to_prelu(_coarse_relu_slots(self.coarse), init=0.25, device=device)
 
     def add_scene_context(self, backbone: MobileNetV2) -> None:
-        """Give the network encode's scene path, from `backbone`'s stride-32 blocks and head (the
-        pretrained MobileNetV2, `load_tflite_mobilenet_v2`, for a fine-tune of a network without
-        one): the same function until training moves its projection (which starts at zero)."""
+        """Give the network encode's scene path, a frozen copy of `backbone` (the pretrained
+        MobileNetV2, `load_tflite_mobilenet_v2`, for a fine-tune of a network without one): the
+        same function until training moves its projection (which starts at zero)."""
         if self.scene is not None:
             raise ValueError("the network has a scene path already")
         device = next(self.parameters()).device
@@ -366,12 +379,14 @@ class ColorMotionNet2(nn.Module):
     def encode(self, gray: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """gray -> (current [N,C,H/8,W/8], key [N,K,H/16,W/16], s4 skip, s2 skip)."""
         s2, s4, s8, s16 = self.encoder(gray)
-        return self.state_act(self.state_preactivation(s8, s16)), self.key(s16), s4, s2
+        pre = self.state_preactivation(s8, s16)
+        if self.scene is not None:
+            pre = pre + self.scene(gray, pre.shape[2:])
+        return self.state_act(pre), self.key(s16), s4, s2
 
     def state_preactivation(self, s8: torch.Tensor, s16: torch.Tensor) -> torch.Tensor:
         """The state features before their activation (`state_act`)."""
-        pre = self.fuse(torch.cat((upsample2(s16), s8), dim=1))
-        return pre if self.scene is None else pre + self.scene(s16)
+        return self.fuse(torch.cat((upsample2(s16), s8), dim=1))
 
     def key(self, s16: torch.Tensor) -> torch.Tensor:
         return F.normalize(self.to_key(s16), dim=1)

@@ -98,7 +98,7 @@ class TrainConfig:
     # decode's coarse path (model_v2.CoarseContext); a fine-tune of a checkpoint without one
     # adds it (add_coarse_context: the same function at first)
     coarse_context: bool = False
-    # encode's scene path (model_v2.SceneContext: MobileNetV2's pretrained stride-32 blocks); a
+    # encode's scene path (model_v2.SceneContext: a frozen pretrained MobileNetV2 at half size); a
     # fine-tune of a checkpoint without one adds it (add_scene_context: the same function at first)
     scene_context: bool = False
     threads: int = 2
@@ -400,14 +400,12 @@ def model_of_checkpoint(state: dict) -> ColorMotionNet2:
 
 
 def build_optimizer(model: ColorMotionNet2, config: TrainConfig) -> torch.optim.Optimizer:
-    # the pretrained MobileNetV2 layers move more slowly than the layers trained from scratch
     encoder = list(model.encoder.parameters())
-    if model.scene is not None:
-        encoder += list(model.scene.blocks.parameters())
     # PReLU slopes: no decay, which would pull them back to ReLUs
     slopes = [p for m in model.modules() if isinstance(m, nn.PReLU) for p in m.parameters()]
     special = {id(p) for p in encoder + slopes}
-    rest = [p for p in model.parameters() if id(p) not in special]
+    # frozen weights (the scene path's pretrained trunk) stay out
+    rest = [p for p in model.parameters() if id(p) not in special and p.requires_grad]
     scaled = config.lr * config.encoder_lr_scale
     groups = [
         {"params": encoder, "lr": scaled, "base_lr": scaled},

@@ -66,8 +66,8 @@ MAX_VIVIDNESS = 2.0  # past ~1 the automatic colour turns garish (training/evalu
 MAX_HINT_SPREAD = 4.0
 META_KEY_CHANNELS = "colormotion.key_channels"  # K
 META_KEY_STRIDE = "colormotion.key_stride"  # k
-# Optional, per graph: GFLOPs of its convolutions per megapixel of frame (for `colormotion bench`;
-# decode's attention, 4 x positions^2 x K at stride k, is counted apart).
+# Optional, per graph: GFLOPs of its convolutions per megapixel of frame, counted at 256x256 (for
+# `colormotion bench`; decode's attention, 4 x positions^2 x K at stride k, is counted apart).
 META_GFLOPS_PER_MEGAPIXEL = "colormotion.gflops_per_megapixel"
 
 
