@@ -247,9 +247,10 @@ class SceneContext(nn.Module):
     from our colour data (the coarse path). ImageNet's 1.3 M labelled photos taught this trunk
     what scenes and objects are, the global features of Iizuka et al. 2016. It is a copy of its
     own, frozen: the encoder's own MobileNetV2 blocks have been fine-tuned for colour so far that
-    the pretrained stride-32 blocks read nonsense from them (on 60 ImageNet photos in gray, the
-    classifier behind 2.5's encoder agreed with the pretrained network's top-1 class on none; in
-    gray, the pretrained network agrees with its own colour answer on 33). Half size keeps the
+    the pretrained stride-32 blocks read nonsense from them (on 60 ImageNet training photos in
+    gray, the pretrained classifier behind 2.5's encoder agreed with the pretrained network's
+    top-1 class on none of them; the pretrained network in gray agrees with itself in colour on
+    33). Half size keeps the
     trunk to ~0.2 GFLOPs at 256x256. The projection starts at zero: added to a trained network it
     leaves the function unchanged until training moves it. No change to the contract: encode's
     outputs keep their names and shapes."""
@@ -265,8 +266,8 @@ class SceneContext(nn.Module):
 
     # Replicated on every side of the half-size frame: the trunk's five stride-2 layers (fixed
     # padding, as TensorFlow's for even sizes) need at least 32 pixels, and the smallest working
-    # size (32) halves to 16. The features then span a frame 1/16 larger at 128 px: immaterial
-    # for what a scene is.
+    # size (32) halves to 16. The features then span a frame 1/8 wider and taller than the
+    # 256x256 one (144 half-size pixels for 128): immaterial for what a scene is.
     BORDER = 8
 
     def forward(self, gray: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
