@@ -31,14 +31,13 @@ Tensors: gray L*/100 [N,1,H,W]; guides [N,3,H,W] = a*/110, b*/110, confidence; a
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from training.mobilenet_tflite import LAST_CHANNELS, MobileNetV2, load_tflite_mobilenet_v2
+from training.mobilenet_tflite import LAST_CHANNELS, MobileNetV2
 from training.model import (
     CH_S2,
     CH_S4,
@@ -250,10 +249,9 @@ class SceneContext(nn.Module):
     the pretrained stride-32 blocks read nonsense from them (on 60 ImageNet training photos in
     gray, the pretrained classifier behind 2.5's encoder agreed with the pretrained network's
     top-1 class on none of them; the pretrained network in gray agrees with itself in colour on
-    33). Half size keeps the
-    trunk to ~0.2 GFLOPs at 256x256. The projection starts at zero: added to a trained network it
-    leaves the function unchanged until training moves it. No change to the contract: encode's
-    outputs keep their names and shapes."""
+    33). Half size keeps the trunk to ~0.2 GFLOPs at 256x256. The projection starts at zero:
+    added to a trained network it leaves the function unchanged until training moves it. No
+    change to the contract: encode's outputs keep their names and shapes."""
 
     def __init__(self, backbone: MobileNetV2, out_channels: int):
         super().__init__()
@@ -343,10 +341,6 @@ class ColorMotionNet2(nn.Module):
         if scene:
             self.add_scene_context(backbone)
 
-    @classmethod
-    def from_tflite(cls, path: str | Path, **kwargs) -> ColorMotionNet2:
-        return cls(load_tflite_mobilenet_v2(path), **kwargs)
-
     def add_coarse_context(self) -> None:
         """Give the network decode's coarse path, with its activation: a new network's, or one
         without it (runs v2 to v5) for a fine-tune, the same function until training moves it
@@ -360,7 +354,7 @@ class ColorMotionNet2(nn.Module):
 
     def add_scene_context(self, backbone: MobileNetV2) -> None:
         """Give the network encode's scene path, a frozen copy of `backbone` (the pretrained
-        MobileNetV2, `load_tflite_mobilenet_v2`, for a fine-tune of a network without one): the
+        MobileNetV2, `mobilenet_tflite.load_tflite_mobilenet_v2`, for a fine-tune of a network without one): the
         same function until training moves its projection (which starts at zero)."""
         if self.scene is not None:
             raise ValueError("the network has a scene path already")
