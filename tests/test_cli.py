@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from colormotion.cli import colorize as colorize_command
-from colormotion.cli.main import EXIT_INTERRUPTED, EXIT_MODEL, EXIT_OK, main
+from colormotion.cli.main import EXIT_INTERRUPTED, EXIT_MODEL, EXIT_OK, EXIT_USAGE, main
 from colormotion.io.atomic import TEMP_PREFIX
 from colormotion.io.sequence import read_image
 from colormotion.io.source import open_source
@@ -316,6 +316,34 @@ def test_bench_prints_a_table(capsys, random_model):
     assert "256x256 sequential" in targets and "target >= 60" in targets
     assert "model-step equivalents per frame, target <= 10 (window 16)" in targets
     assert "by default: libx264 yuv420p crf 16 preset veryfast" in out
+
+
+def test_bench_compares_two_models_in_one_sitting(capsys, random_model, random_graph_model):
+    code, out, err = run_cli(
+        capsys, "bench", "--model", random_model, "--compare", random_graph_model, "--frames", "3",
+        "--only", "256x256", "--order", "sequential", "--rounds", "2",
+    )  # fmt: skip
+    assert code == EXIT_OK, err
+    # alternated: model, compare, model, compare
+    runs = [line for line in err.splitlines() if line.startswith("running 256x256 sequential")]
+    assert [str(random_model) in line for line in runs] == [True, False, True, False]
+    header, first, second = out.splitlines()[:3]
+    assert "model" in header.split() and "fps range" in header
+    assert first.split()[2] == "model" and second.split()[2] == "compare"
+    assert "(2 runs)" in first and "random" not in out.split("stage columns")[0]
+    comparison = out.split("compare against model")[1]
+    line = next(row for row in comparison.splitlines() if "256x256 sequential" in row)
+    fps = [float(row.split()[-6]) for row in (first, second)]  # before "a-b (2 runs)", target, peak
+    assert f"{fps[1] / fps[0]:.2f}x fps ({fps[1]:.1f} against {fps[0]:.1f})" in line
+    assert f"compare: {random_graph_model}" in out and f"model: {random_model}" in out
+
+
+def test_bench_refuses_bad_options_before_any_run(capsys):
+    code, _, err = run_cli(capsys, "bench", "--rounds", "0")
+    assert code == EXIT_USAGE and "--rounds must be at least 1" in err
+    code, _, err = run_cli(capsys, "bench", "--compare", "no-such-model", "--only", "256x256")
+    assert code == EXIT_MODEL and "model file no-such-model does not exist" in err
+    assert "running" not in err
 
 
 def test_hints_file_reaches_the_model(capsys, tmp_path, random_model):

@@ -8,6 +8,10 @@ interpreter so that its peak memory is its own.
 Beside the per-stage table it prints each stage's share of the wall time, the model's achieved
 GFLOP/s against this machine's measured matrix-multiply peak, and one line per target of the
 speed plan (met or not, with the figure).
+
+A machine's speed drifts through the day, so two models compare only within one sitting:
+`--compare` alternates a second model's runs with the first's, `--rounds` repeats them and
+reports the run of median fps with the range.
 """
 
 from __future__ import annotations
@@ -55,29 +59,63 @@ def add_parser(commands) -> argparse.ArgumentParser:
         help="measure speed and memory per pipeline stage",
         description="Render sample clips at 256x256 and 1080p and print ms/frame per stage, fps and peak memory.",
     )
-    parser.add_argument("--model", metavar="PATH", help="ONNX step model (default: the bundled model)")
+    parser.add_argument("--model", metavar="PATH", help="the model (default: the bundled model)")
+    parser.add_argument(
+        "--compare",
+        metavar="PATH",
+        help="a second model, its runs alternated with --model's in the same sitting (the machine's "
+        "speed drifts, so only figures of one sitting compare)",
+    )
     parser.add_argument("--provider", choices=engine.PROVIDER_CHOICES, default="auto")
     parser.add_argument(
         "--frames", type=int, default=48, metavar="N", help="frames per scenario (default 48)"
     )
     parser.add_argument("--only", choices=("256x256", "1080p"), help="run one size only")
+    parser.add_argument("--order", choices=("sequential", "random"), help="run one order only")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run each scenario N times (alternating models with --compare) and report the run of "
+        "median fps, with the range (default 1)",
+    )
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     if args.frames < 2:
         raise UsageError(f"--frames must be at least 2, got {args.frames}")
-    scenarios = [s for s in SCENARIOS if args.only in (None, s.name)]
+    if args.rounds < 1:
+        raise UsageError(f"--rounds must be at least 1, got {args.rounds}")
+    if args.compare is not None:
+        from ..model import load_model
+
+        load_model(args.compare, args.provider)  # a bad model fails now, not after the first's runs
+    scenarios = [s for s in SCENARIOS if args.only in (None, s.name) and args.order in (None, s.order)]
+    models = [args.model] if args.compare is None else [args.model, args.compare]
     context = multiprocessing.get_context("spawn")
     peak = peak_gflops()
     rows = []
     with tempfile.TemporaryDirectory(prefix="colormotion-bench-") as folder:
         for scenario in scenarios:
-            print(f"running {scenario.name} {scenario.order} ...", file=sys.stderr, flush=True)
-            with context.Pool(1) as pool:
-                rows.append(
-                    pool.apply(run_scenario, (scenario, args.frames, args.model, args.provider, folder))
-                )
+            runs: list[list[dict]] = [[] for _ in models]
+            for round_index in range(args.rounds):
+                for model, model_runs in zip(models, runs):
+                    print(
+                        f"running {scenario.name} {scenario.order} ({model or 'bundled model'}, run "
+                        f"{round_index + 1} of {args.rounds}) ...",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    with context.Pool(1) as pool:  # a fresh interpreter: its peak memory is its own
+                        model_runs.append(
+                            pool.apply(run_scenario, (scenario, args.frames, model, args.provider, folder))
+                        )
+            rows += [median_run(model_runs) for model_runs in runs]
+    if args.compare is not None:
+        for row in rows:
+            row["label"] = "compare" if row["model_argument"] == args.compare else "model"
     print(format_table(rows))
     print()
     print(format_shares(rows))
@@ -85,7 +123,11 @@ def run(args: argparse.Namespace) -> int:
     print(format_compute(rows, peak))
     print()
     print(format_targets(rows))
-    print(f"{os.cpu_count()} CPU cores; model: {rows[0]['model'] if rows else '-'}")
+    if args.compare is not None:
+        print()
+        print(format_comparison(rows))
+    used = dict.fromkeys(f"{row.get('label', 'model')}: {row['model']}" for row in rows)
+    print(f"{os.cpu_count()} CPU cores; {'; '.join(used) or 'model: -'}")
     encoders = sorted({row["encoder"] for row in rows if row["encoder"]})
     if encoders:
         print(f"video output as the command line writes it by default: {'; '.join(encoders)}")
@@ -181,9 +223,17 @@ def run_scenario(scenario: Scenario, frame_count: int, model: str | None, provid
         "window": arguments.window or engine.DEFAULT_WINDOW,
         "fps": count / seconds,
         "model": f"{model_path} ({provider_name})",
+        "model_argument": model,
         "encoder": encoder,
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
     }
+
+
+def median_run(runs: list[dict]) -> dict:
+    """The run of median fps (the lower one of an even count), with every run's fps beside it:
+    one real run's stage figures, not a mix of several."""
+    ordered = sorted(runs, key=lambda run: run["fps"])
+    return {**ordered[(len(ordered) - 1) // 2], "fps_runs": [run["fps"] for run in runs]}
 
 
 def _step_equivalents(loaded, stages, model_gflops, count, info) -> float:
@@ -216,6 +266,13 @@ def _clear_engine_cache() -> None:
     PROCESS_CACHE.clear()
 
 
+def _row_name(row: dict) -> str:
+    """'256x256 sequential', with the model's label when two models were compared."""
+    scenario = row["scenario"]
+    name = f"{scenario.name} {scenario.order}"
+    return f"{name} [{row['label']}]" if "label" in row else name
+
+
 def format_shares(rows: list[dict]) -> str:
     """Each stage's share of the wall time per frame. Stage times add up over the render threads
     (in order, `colormotion colorize --render-threads` frames at once) and encoding runs on its
@@ -227,9 +284,7 @@ def format_shares(rows: list[dict]) -> str:
         shares = [f"{name} {100 * row['ms'][name] / wall_ms:.0f}%" for name in stages if name in row["ms"]]
         serial = sum(row["ms"][name] for name in stages if name in row["ms"] and name != "encode")
         shares.append(f"other {max(0.0, 100 * (1 - serial / wall_ms)):.0f}%")
-        lines.append(
-            f"  {row['scenario'].name} {row['scenario'].order}: {wall_ms:.1f} ms = " + ", ".join(shares)
-        )
+        lines.append(f"  {_row_name(row)}: {wall_ms:.1f} ms = " + ", ".join(shares))
     return "\n".join(lines)
 
 
@@ -242,7 +297,7 @@ def format_compute(rows: list[dict], peak: float) -> str:
         else:
             achieved = row["model_gflops"] / model_s
             rate = f"{achieved:.0f} GFLOP/s, {100 * achieved / peak:.0f}% of peak"
-        lines.append(f"  {row['scenario'].name} {row['scenario'].order}: {rate}")
+        lines.append(f"  {_row_name(row)}: {rate}")
     return "\n".join(lines)
 
 
@@ -253,7 +308,7 @@ def format_targets(rows: list[dict]) -> str:
     lines = ["targets (2-core CPU, file in -> file out):"]
     for row in rows:
         scenario = row["scenario"]
-        label = f"{scenario.name} {scenario.order}"
+        label = _row_name(row)
         if scenario.order == "sequential":
             lines.append(
                 f"  {label}: {row['fps']:.1f} fps, target >= {scenario.target_fps:g}: "
@@ -279,13 +334,19 @@ def format_targets(rows: list[dict]) -> str:
 
 def format_table(rows: list[dict]) -> str:
     stages = [name for name in STAGES if any(name in row["ms"] for row in rows)]
-    header = ["size", "order", *stages, "model runs/fr", "fps", "target", "peak MB"]
+    labelled = any("label" in row for row in rows)
+    ranged = any(len(row.get("fps_runs", ())) > 1 for row in rows)
+    header = ["size", "order", *(["model"] if labelled else []), *stages, "model runs/fr", "fps"]
+    header += [*(["fps range"] if ranged else []), "target", "peak MB"]
     lines = []
     for row in rows:
         scenario = row["scenario"]
-        cells = [scenario.name, scenario.order]
+        cells = [scenario.name, scenario.order, *([row["label"]] if labelled else [])]
         cells += [f"{row['ms'][name]:.1f}" if name in row["ms"] else "-" for name in stages]
         cells += [f"{row['steps']:.2f}", f"{row['fps']:.1f}"]
+        if ranged:
+            runs = row.get("fps_runs", [row["fps"]])
+            cells.append(f"{min(runs):.1f}-{max(runs):.1f} ({len(runs)} runs)")
         cells += [f">={scenario.target_fps:g}" if scenario.target_fps else "-", f"{row['peak_mb']:.0f}"]
         lines.append(cells)
     widths = [max(len(header[i]), *(len(line[i]) for line in lines)) for i in range(len(header))]
@@ -296,4 +357,23 @@ def format_table(rows: list[dict]) -> str:
         "the onnxruntime calls per output frame: steps of a contract-1 model, or encode, blend and "
         "decode calls of a contract-2 one); encoding runs on a writer thread, overlapping the other stages"
     )
+    if ranged:
+        note += "; with several runs, each row is the run of median fps"
     return "\n".join([*text, note])
+
+
+def format_comparison(rows: list[dict]) -> str:
+    """--compare's model against --model's, scenario by scenario, from runs of one sitting."""
+    lines = ["compare against model (same sitting, alternated runs; fps of the run of median fps):"]
+    for row in rows:
+        if row.get("label") != "compare":
+            continue
+        base = next(
+            other for other in rows if other.get("label") == "model" and other["scenario"] == row["scenario"]
+        )
+        line = f"  {row['scenario'].name} {row['scenario'].order}: {row['fps'] / base['fps']:.2f}x fps"
+        line += f" ({row['fps']:.1f} against {base['fps']:.1f})"
+        if row["scenario"].order == "random":
+            line += f", {row['step_equivalents']:.2f} against {base['step_equivalents']:.2f} step equivalents"
+        lines.append(line)
+    return "\n".join(lines)
