@@ -21,9 +21,13 @@ def _net() -> ColorMotionNet2:
     return net.eval()
 
 
-def _grays(count: int = 2) -> list[torch.Tensor]:
+def _frames(count: int = 3) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(L*/100, a*b*/110) of random frames: automatic, hinted and referenced cases, in turn."""
     generator = torch.Generator().manual_seed(1)
-    return [torch.rand(1, 1, 64, 64, generator=generator) for _ in range(count)]
+    return [
+        (torch.rand(1, 1, 64, 64, generator=generator), torch.rand(1, 2, 64, 64, generator=generator) - 0.5)
+        for _ in range(count)
+    ]
 
 
 def _any_scores(net: ColorMotionNet2) -> dict[str, torch.Tensor]:
@@ -50,7 +54,7 @@ def test_a_slimmer_decoder_runs_exports_and_keeps_encode():
     parent = _net()
     slimmer = slim(parent, (48, 32, 16), _any_scores(parent))
     assert slimmer.spec() == {**parent.spec(), "widths": (48, 32, 16)}
-    gray = _grays(1)[0]
+    gray = _frames(1)[0][0]
     with torch.no_grad():
         for want, got in zip(parent.encode(gray), slimmer.encode(gray)):
             torch.testing.assert_close(got, want, rtol=0, atol=0)
@@ -67,7 +71,7 @@ def test_a_channel_nothing_reads_scores_zero_and_goes_first():
         net.to_residual.weight[:, 3] = 0.0
         net.to_gate.weight[:, 3] = 0.0
     before = {name: tensor.clone() for name, tensor in net.state_dict().items()}
-    scores = channel_scores(net, _grays())
+    scores = channel_scores(net, _frames())
     for name, tensor in net.state_dict().items():  # every weight put back as it was
         assert torch.equal(tensor, before[name]), name
     assert scores["d4"][5] == 0 and scores["d2"][3] == 0
@@ -79,7 +83,7 @@ def test_a_channel_nothing_reads_scores_zero_and_goes_first():
 def test_removing_a_channel_by_its_readers_is_cutting_it_out():
     """The score's removal (readers zeroed) computes what the slimmer network computes."""
     net = _net()
-    scores = channel_scores(net, _grays(1))
+    scores = channel_scores(net, _frames())
     slimmer = slim(net, (63, 47, 23), scores)
     dropped = {g: int(torch.argmin(scores[g])) for g in ("d8", "d4", "d2")}
     with torch.no_grad():

@@ -12,7 +12,8 @@ what they did.
 Which channels stay: the monograph pruned by APoZ, the share of a channel's outputs that its
 ReLU sets to zero. The decoder's activations are PReLUs (since 2.2), which zero nothing, so each
 channel is measured directly instead: how far the colours move (mean |a*b* change| over
-training photos, without and with hint spots) when that channel alone is removed. The three
+training photos, automatic, with ten hints and with a reference, as training mixes them) when
+that channel alone is removed. The three
 groups pruned:
 
 * d8, the stride-8 residual stream: at8's convolutions (in and out), the coarse path's output
@@ -55,21 +56,29 @@ def _readers(net: ColorMotionNet2, group: str, channel: int) -> list[tuple[torch
 
 
 @torch.no_grad()
-def channel_scores(net: ColorMotionNet2, grays: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+def channel_scores(
+    net: ColorMotionNet2, frames: list[tuple[torch.Tensor, torch.Tensor]]
+) -> dict[str, torch.Tensor]:
     """How much each channel moves the colours: the mean |a*b* change| of the decoder's output
-    over frames `grays` [1,1,H,W] when that channel alone is removed (every weight reading it
-    zeroed), decoded without a guide and, for every other frame, with ten hint-like spots."""
+    when that channel alone is removed (every weight reading it zeroed), over `frames` (L*/100
+    [1,1,H,W], true a*b*/110 [1,2,H,W]) decoded as training mixes them, in turn: automatic,
+    with ten hints of the true colour (the frame attending to itself and its hints, as the
+    engine does) and with a reference (the true colour, a third of it lost as flow loses it)."""
     net = net.eval()
     generator = torch.Generator().manual_seed(0)
     cases = []
-    for index, gray in enumerate(grays):
+    for index, (gray, ab) in enumerate(frames):
         current, key, skip4, skip2 = net.encode(gray)
         feat = net.blend(current, *net.zero_state(current))[0]
-        guide = torch.zeros(1, 3, *gray.shape[2:])
-        if index % 2:
-            guide = _spots(guide, generator)
-        no_reference = (torch.zeros(1, key.shape[1], 1, 1), torch.zeros(1, 3, 1, 1))
-        inputs = (feat, skip4, skip2, key, guide, *no_reference)
+        kind = index % 3
+        if kind == 0:
+            guide = torch.zeros(1, 3, *gray.shape[2:])
+            reference = (torch.zeros(1, key.shape[1], 1, 1), torch.zeros(1, 3, 1, 1))
+        else:
+            guide = _hints(ab, generator) if kind == 1 else _carried(ab, generator)
+            source = guide if kind == 1 else torch.cat((ab, torch.ones_like(ab[:, :1])), dim=1)
+            reference = net.reference(gray, source)
+        inputs = (feat, skip4, skip2, key, guide, *reference)
         cases.append((inputs, net.decode(*inputs)[0]))
     scores = {}
     for group, count in zip(("d8", "d4", "d2"), net.spec()["widths"]):
@@ -86,15 +95,27 @@ def channel_scores(net: ColorMotionNet2, grays: list[torch.Tensor]) -> dict[str,
     return scores
 
 
-def _spots(guide: torch.Tensor, generator: torch.Generator, count: int = 10) -> torch.Tensor:
-    """Ten 5x5 spots of random colour at confidence 1."""
-    _, _, height, width = guide.shape
+def _hints(ab: torch.Tensor, generator: torch.Generator, count: int = 10) -> torch.Tensor:
+    """A guide [1,3,H,W] of ten 5x5 patches of the true colour (their mean), confidence 1."""
+    _, _, height, width = ab.shape
+    guide = torch.zeros(1, 3, height, width)
     for _ in range(count):
         y = int(torch.randint(0, height - 5, (1,), generator=generator))
         x = int(torch.randint(0, width - 5, (1,), generator=generator))
-        guide[0, :2, y : y + 5, x : x + 5] = (torch.rand(2, 1, 1, generator=generator) - 0.5) * 0.8
+        guide[0, :2, y : y + 5, x : x + 5] = ab[0, :, y : y + 5, x : x + 5].mean(dim=(1, 2), keepdim=True)
         guide[0, 2, y : y + 5, x : x + 5] = 1.0
     return guide
+
+
+def _carried(ab: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """A dense guide [1,3,H,W] of the true colour with a block (a third of the frame) lost."""
+    _, _, height, width = ab.shape
+    confidence = torch.ones(1, 1, height, width)
+    lost_h, lost_w = height * 2 // 3, width // 2
+    y = int(torch.randint(0, height - lost_h + 1, (1,), generator=generator))
+    x = int(torch.randint(0, width - lost_w + 1, (1,), generator=generator))
+    confidence[..., y : y + lost_h, x : x + lost_w] = 0.0
+    return torch.cat((ab * confidence, confidence), dim=1)
 
 
 def kept_channels(scores: torch.Tensor, count: int) -> torch.Tensor:
@@ -164,18 +185,19 @@ def slim(
     return slimmer.eval()
 
 
-def training_grays(count: int, size: int = 192, seed: int = 0) -> list[torch.Tensor]:
-    """L*/100 [1,1,size,size] of `count` seeded training photos (never the held-out split)."""
+def training_frames(count: int, size: int = 192, seed: int = 0) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(L*/100 [1,1,size,size], a*b*/110 [1,2,size,size]) of `count` seeded training photos
+    (never the held-out split)."""
     from training import evaluate
     from training.data import DATA_ROOT, split
 
     paths = split.train_photos(DATA_ROOT)
     picks = np.random.default_rng(seed).choice(len(paths), size=min(count, len(paths)), replace=False)
-    grays = []
+    frames = []
     for index in picks:
         frame = evaluate.prepare(evaluate.load_photo_square(DATA_ROOT / paths[index], size), size)
-        grays.append(torch.from_numpy(frame.gray)[None, None])
-    return grays
+        frames.append((torch.from_numpy(frame.gray)[None, None], torch.from_numpy(frame.ab_true)[None]))
+    return frames
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -196,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     widths = tuple(parent.spec()["widths"])
     if any(new > old for new, old in zip(args.widths, widths)):
         parser.error(f"--widths {' '.join(map(str, args.widths))} is wider than the parent's {widths}")
-    slimmer = slim(parent, tuple(args.widths), channel_scores(parent, training_grays(args.photos)))
+    slimmer = slim(parent, tuple(args.widths), channel_scores(parent, training_frames(args.photos)))
     lam = parent_state.get("rebalance_lambda", TrainConfig.rebalance_lambda)
     save_checkpoint(
         args.out,
