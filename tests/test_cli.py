@@ -341,6 +341,17 @@ def test_bench_compares_two_models_in_one_sitting(capsys, random_model, random_g
     assert f"compare: {random_graph_model}" in out and f"model: {random_model}" in out
 
 
+def test_bench_compares_a_model_with_itself(capsys, random_model):
+    """Labels follow the option, not the path: the same model twice gives both rows."""
+    code, out, err = run_cli(
+        capsys, "bench", "--model", random_model, "--compare", random_model, "--frames", "2",
+        "--only", "256x256", "--order", "sequential",
+    )  # fmt: skip
+    assert code == EXIT_OK, err
+    first, second = out.splitlines()[1:3]
+    assert first.split()[2] == "model" and second.split()[2] == "compare"
+
+
 def test_bench_refuses_bad_options_before_any_run(capsys):
     code, _, err = run_cli(capsys, "bench", "--rounds", "0")
     assert code == EXIT_USAGE and "--rounds must be at least 1" in err

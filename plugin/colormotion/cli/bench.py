@@ -93,7 +93,10 @@ def run(args: argparse.Namespace) -> int:
 
         load_model(args.compare, args.provider)  # a bad model fails now, not after the first's runs
     scenarios = [s for s in SCENARIOS if args.only in (None, s.name) and args.order in (None, s.order)]
-    models = [args.model] if args.compare is None else [args.model, args.compare]
+    # (label, path): labels only when two models share the table
+    models = (
+        [(None, args.model)] if args.compare is None else [("model", args.model), ("compare", args.compare)]
+    )
     context = multiprocessing.get_context("spawn")
     peak = peak_gflops()
     rows = []
@@ -101,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         for scenario in scenarios:
             runs: list[list[dict]] = [[] for _ in models]
             for round_index in range(args.rounds):
-                for model, model_runs in zip(models, runs):
+                for (_, model), model_runs in zip(models, runs):
                     print(
                         f"running {scenario.name} {scenario.order} ({model or 'bundled model'}, run "
                         f"{round_index + 1} of {args.rounds}) ...",
@@ -112,10 +115,8 @@ def run(args: argparse.Namespace) -> int:
                         model_runs.append(
                             pool.apply(run_scenario, (scenario, args.frames, model, args.provider, folder))
                         )
-            rows += [median_run(model_runs) for model_runs in runs]
-    if args.compare is not None:
-        for row in rows:
-            row["label"] = "compare" if row["model_argument"] == args.compare else "model"
+            for (label, _), model_runs in zip(models, runs):
+                rows.append(median_run(model_runs) | ({"label": label} if label else {}))
     print(format_table(rows))
     print()
     print(format_shares(rows))
@@ -223,7 +224,6 @@ def run_scenario(scenario: Scenario, frame_count: int, model: str | None, provid
         "window": arguments.window or engine.DEFAULT_WINDOW,
         "fps": count / seconds,
         "model": f"{model_path} ({provider_name})",
-        "model_argument": model,
         "encoder": encoder,
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
     }
