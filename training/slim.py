@@ -1,20 +1,19 @@
 """A trained contract-2 checkpoint with a slimmer decoder: channel pruning, before a fine-tune.
 
-    python -m training.slim RUNS/v17/final.pt --widths 48 32 16 --out RUNS/soups/v17-slim.pt
-    python -m training.train_v2 --name v18 --init-from RUNS/soups/v17-slim.pt ...
+    python -m training.slim RUNS/soups/shipped-current.pt --widths 48 32 16 --out RUNS/soups/v18-slim.pt
+    python -m training.train_v2 --name v18 --init-from RUNS/soups/v18-slim.pt ...
 
 `decode` runs once per output frame and is the largest graph's time at 256x256: widths
 (d8, d4, d2) = (48, 32, 16) instead of (64, 48, 24) take it from 17.8 to 13.6 ms on one thread
-(onnxruntime's profile, one sitting), more than encode's scene path adds. The pruned network
-starts where its parent was, minus the channels that passed on least, and a fine-tune recovers
-what they did.
+(onnxruntime's profile, one sitting); a 256x256 render in order gains about a tenth of its
+frame rate (colormotion bench --compare, stop 28). The pruned network starts where its parent
+was, minus the channels that passed on least, and a fine-tune recovers what they did.
 
 Which channels stay: the monograph pruned by APoZ, the share of a channel's outputs that its
 ReLU sets to zero. The decoder's activations are PReLUs (since 2.2), which zero nothing, so each
 channel is measured directly instead: how far the colours move (mean |a*b* change| over
 training photos, automatic, with ten hints and with a reference, as training mixes them) when
-that channel alone is removed. The three
-groups pruned:
+that channel alone is removed. The three groups pruned:
 
 * d8, the stride-8 residual stream: at8's convolutions (in and out), the coarse path's output
   and at4's depthwise and pointwise on it;
@@ -35,8 +34,6 @@ import torch
 
 from training.model_v2 import ColorMotionNet2
 from training.train_v2 import TrainConfig, model_of_checkpoint, save_checkpoint
-
-GUIDE_CHANNELS = 3  # the guide's channels after d2 in to_gate's input
 
 
 def _readers(net: ColorMotionNet2, group: str, channel: int) -> list[tuple[torch.Tensor, tuple]]:
@@ -134,8 +131,10 @@ def sliced_state(net: ColorMotionNet2, keep: dict[str, torch.Tensor]) -> dict[st
     def tail(start: int, count: int) -> torch.Tensor:
         return torch.arange(start, start + count)
 
+    # each reader's input: the group's channels first, then what is concatenated after them
     at4_in = torch.cat((k8, tail(d8, state["at4.0.weight"].shape[0] - d8)))
     at2_in = torch.cat((k4, tail(d4, state["at2.0.weight"].shape[0] - d4)))
+    gate_in = torch.cat((k2, tail(d2, state["to_gate.weight"].shape[1] - d2)))
     cuts = {  # name -> (rows kept, columns kept); None keeps all
         "at8.0.0.weight": (k8, None),
         "at8.0.0.bias": (k8, None),
@@ -154,7 +153,7 @@ def sliced_state(net: ColorMotionNet2, keep: dict[str, torch.Tensor]) -> dict[st
         "at2.1.bias": (k2, None),
         "at2.2.weight": (k2, None),
         "to_residual.weight": (None, k2),
-        "to_gate.weight": (None, torch.cat((k2, tail(d2, GUIDE_CHANNELS)))),
+        "to_gate.weight": (None, gate_in),
     }
     for block in range(1, len(net.at8)):
         cuts[f"at8.{block}.conv.0.weight"] = (k8, k8)
@@ -176,7 +175,6 @@ def slim(
     net: ColorMotionNet2, widths: tuple[int, int, int], scores: dict[str, torch.Tensor]
 ) -> ColorMotionNet2:
     """`net` with decoder widths `widths` (d8, d4, d2), keeping the best-scoring channels."""
-    net = net.eval()
     keep = {name: kept_channels(scores[name], count) for name, count in zip(("d8", "d4", "d2"), widths)}
     spec = {**net.spec(), "widths": tuple(widths)}
     slimmer = ColorMotionNet2(**spec)
