@@ -5,13 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 
+from tests._nets import decoded
 from training.export_v2 import example_inputs
 from training.grow import main as grow
 from training.interpolate import main as interpolate
 from training.model_v2 import ColorMotionNet2
 from training.train_v2 import TFLITE, load_checkpoint_model
-
-NAMES = ("feat", "skip4", "skip2", "key", "guide", "ref_key", "ref_colour")
 
 
 def _parent(tmp_path, **spec):
@@ -23,11 +22,6 @@ def _parent(tmp_path, **spec):
     return net.eval(), path, weights
 
 
-def _colours(net, x):
-    with torch.no_grad():
-        return net.decode(*(x[n] for n in NAMES))[0]
-
-
 def test_a_grown_coarse_path_keeps_the_function_and_the_class_weights(tmp_path):
     parent, path, weights = _parent(tmp_path)
     out = tmp_path / "grown.pt"
@@ -35,7 +29,7 @@ def test_a_grown_coarse_path_keeps_the_function_and_the_class_weights(tmp_path):
     grown = load_checkpoint_model(out)
     assert grown.spec() == {**parent.spec(), "coarse": True}
     x = example_inputs(parent, 64, 96)
-    torch.testing.assert_close(_colours(grown, x), _colours(parent, x), rtol=0, atol=0)
+    torch.testing.assert_close(decoded(grown, x), decoded(parent, x), rtol=0, atol=0)
     assert torch.equal(torch.load(out, weights_only=False)["class_weights"], weights)
 
     # a fine-tune of the grown network interpolates with it

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from tests._nets import decoded
 from training.export_v2 import example_inputs
 from training.model_v2 import ColorMotionNet2
 
@@ -89,14 +90,6 @@ def test_new_networks_use_prelus_and_older_checkpoints_keep_their_relus(tmp_path
         build_model(TrainConfig(init_from=str(old)))
 
 
-def _decode(net: ColorMotionNet2, x: dict, guide: torch.Tensor | None = None) -> torch.Tensor:
-    names = ("feat", "skip4", "skip2", "key")
-    with torch.no_grad():
-        return net.decode(
-            *(x[n] for n in names), x["guide"] if guide is None else guide, x["ref_key"], x["ref_colour"]
-        )[0]
-
-
 def test_adding_the_coarse_path_leaves_a_trained_network_unchanged_until_it_learns(tmp_path):
     """A fine-tune of a checkpoint without the coarse path (runs v2 to v5) adds it with its
     output layer at zero: the same colours bit for bit, a gradient into the new layers, PReLUs
@@ -113,7 +106,7 @@ def test_adding_the_coarse_path_leaves_a_trained_network_unchanged_until_it_lear
     tuned = build_model(TrainConfig(init_from=str(old), coarse_context=True))
     assert tuned.spec()["coarse"] is True
     assert sum(isinstance(m, torch.nn.PReLU) for m in tuned.coarse.modules()) == 4
-    torch.testing.assert_close(_decode(tuned, x), _decode(plain, x), rtol=0, atol=0)
+    torch.testing.assert_close(decoded(tuned, x), decoded(plain, x), rtol=0, atol=0)
 
     names = ("feat", "skip4", "skip2", "key", "guide", "ref_key", "ref_colour")
     tuned.decode(*(x[n] for n in names))[0].abs().mean().backward()
@@ -149,7 +142,7 @@ def test_adding_the_scene_path_leaves_a_trained_network_unchanged_until_it_learn
     for want, got in zip(plain.eval().encode(gray), tuned.eval().encode(gray)):
         torch.testing.assert_close(got, want, rtol=0, atol=0)
     x = example_inputs(plain, 64, 96)
-    torch.testing.assert_close(_decode(tuned, x), _decode(plain, x), rtol=0, atol=0)
+    torch.testing.assert_close(decoded(tuned, x), decoded(plain, x), rtol=0, atol=0)
 
     pretrained = load_tflite_mobilenet_v2(TFLITE)
     assert torch.equal(tuned.scene.trunk[0][0].weight, pretrained.stem[0].weight)
@@ -190,7 +183,7 @@ def test_the_coarse_path_carries_a_hint_across_the_whole_frame():
     hinted[0, :, 2:8, 2:8] = torch.tensor([0.5, -0.3, 1.0])[:, None, None]
     far = (..., slice(192, 256), slice(192, 256))
     for net, reaches in ((plain, False), (wide, True)):
-        change = (_decode(net, x, hinted) - _decode(net, x, without))[far].abs().max()
+        change = (decoded(net, x, hinted) - decoded(net, x, without))[far].abs().max()
         assert bool(change > 0) == reaches, (net.spec(), float(change))
 
 

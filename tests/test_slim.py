@@ -5,12 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
+from tests._nets import decoded
 from training.export_v2 import example_inputs, export_graphs
 from training.import_v2 import model_from_graphs
 from training.model_v2 import ColorMotionNet2
 from training.slim import channel_scores, kept_channels, main, slim
-
-NAMES = ("feat", "skip4", "skip2", "key", "guide", "ref_key", "ref_colour")
 
 
 def _net() -> ColorMotionNet2:
@@ -39,16 +38,11 @@ def _any_scores(net: ColorMotionNet2) -> dict[str, torch.Tensor]:
     }
 
 
-def _colours(net: ColorMotionNet2, x: dict) -> torch.Tensor:
-    with torch.no_grad():
-        return net.decode(*(x[name] for name in NAMES))[0]
-
-
 def test_the_parents_own_widths_give_the_parent():
     parent = _net()
     same = slim(parent, (64, 48, 24), _any_scores(parent))
     x = example_inputs(parent, 64, 96)
-    torch.testing.assert_close(_colours(same, x), _colours(parent, x), rtol=0, atol=0)
+    torch.testing.assert_close(decoded(same, x), decoded(parent, x), rtol=0, atol=0)
 
 
 def test_a_slimmer_decoder_runs_exports_and_keeps_encode():
@@ -60,7 +54,7 @@ def test_a_slimmer_decoder_runs_exports_and_keeps_encode():
         for want, got in zip(parent.encode(gray), slimmer.encode(gray)):
             torch.testing.assert_close(got, want, rtol=0, atol=0)
     x = example_inputs(slimmer, 64, 96)
-    assert _colours(slimmer, x).shape == (1, 2, 64, 96)
+    assert decoded(slimmer, x).shape == (1, 2, 64, 96)
 
 
 def test_a_channel_nothing_reads_scores_zero_and_goes_first():
@@ -94,7 +88,7 @@ def test_removing_a_channel_by_its_readers_is_cutting_it_out():
             for weight, index in _readers(net, group, channel):
                 weight[index] = 0.0
     x = example_inputs(net, 64, 96)
-    torch.testing.assert_close(_colours(slimmer, x), _colours(net, x), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(decoded(slimmer, x), decoded(net, x), rtol=1e-5, atol=1e-6)
 
 
 def test_kept_channels_stay_in_order_and_refuse_impossible_counts():
@@ -113,7 +107,7 @@ def test_a_slimmer_decoder_exports_and_imports_again(tmp_path):
     rebuilt = model_from_graphs(folder)  # a shipped slim model can be trained on again
     assert rebuilt.spec() == slimmer.spec()
     x = example_inputs(slimmer, 64, 96)
-    torch.testing.assert_close(_colours(rebuilt, x), _colours(slimmer, x), rtol=0, atol=1e-6)
+    torch.testing.assert_close(decoded(rebuilt, x), decoded(slimmer, x), rtol=0, atol=1e-6)
 
 
 def test_the_command_refuses_wider_widths_and_never_overwrites(tmp_path):
