@@ -9,7 +9,7 @@ from tests._nets import decoded
 from training.export_v2 import example_inputs, export_graphs
 from training.import_v2 import model_from_graphs
 from training.model_v2 import ColorMotionNet2
-from training.slim import channel_scores, kept_channels, main, slim
+from training.slim import GROUPS, channel_scores, coupled, kept_channels, main, slim
 
 
 def _net() -> ColorMotionNet2:
@@ -33,8 +33,7 @@ def _frames(count: int = 3) -> list[tuple[torch.Tensor, torch.Tensor]]:
 def _any_scores(net: ColorMotionNet2) -> dict[str, torch.Tensor]:
     generator = torch.Generator().manual_seed(2)
     return {
-        group: torch.rand(count, generator=generator)
-        for group, count in zip(("d8", "d4", "d2"), net.spec()["widths"])
+        group: torch.rand(count, generator=generator) for group, count in zip(GROUPS, net.spec()["widths"])
     }
 
 
@@ -75,18 +74,19 @@ def test_a_channel_nothing_reads_scores_zero_and_goes_first():
     assert kept_channels(scores["d2"], 23).tolist() == [c for c in range(24) if c != 3]
 
 
-def test_removing_a_channel_by_its_readers_is_cutting_it_out():
-    """The score's removal (readers zeroed) computes what the slimmer network computes."""
+def test_removing_a_channel_as_scored_is_cutting_it_out():
+    """The score's removal (every slice that holds the channel zeroed) computes what the slimmer
+    network computes."""
     net = _net()
     scores = channel_scores(net, _frames())
     slimmer = slim(net, (63, 47, 23), scores)
-    dropped = {g: int(torch.argmin(scores[g])) for g in ("d8", "d4", "d2")}
+    parameters = dict(net.named_parameters())
     with torch.no_grad():
-        from training.slim import _readers
-
-        for group, channel in dropped.items():
-            for weight, index in _readers(net, group, channel):
-                weight[index] = 0.0
+        for group, params in coupled(net).items():
+            channel = int(torch.argmin(scores[group]))
+            for name, dims in params.items():
+                for dim in dims:
+                    parameters[name].select(dim, channel).zero_()
     x = example_inputs(net, 64, 96)
     torch.testing.assert_close(decoded(slimmer, x), decoded(net, x), rtol=1e-5, atol=1e-6)
 

@@ -35,21 +35,50 @@ import torch
 from training.model_v2 import ColorMotionNet2
 from training.train_v2 import TrainConfig, model_of_checkpoint, save_checkpoint
 
+GROUPS = ("d8", "d4", "d2")
 
-def _readers(net: ColorMotionNet2, group: str, channel: int) -> list[tuple[torch.Tensor, tuple]]:
-    """(weight, index) of every weight that reads `channel` of `group`: zeroing them removes the
-    channel from what the decoder computes."""
-    if group == "d8":  # each group's channels come first in its readers' inputs
-        readers = [(net.at4[0].weight, (channel,)), (net.at4[1].weight, (slice(None), channel))]
-        readers += [(block.conv[0].weight, (slice(None), channel)) for block in list(net.at8)[1:]]
-        return readers
-    if group == "d4":
-        return [
-            (net.to_logits.weight, (slice(None), channel)),
-            (net.at2[0].weight, (channel,)),
-            (net.at2[1].weight, (slice(None), channel)),
-        ]
-    return [(net.to_residual.weight, (slice(None), channel)), (net.to_gate.weight, (slice(None), channel))]
+
+def coupled(net: ColorMotionNet2) -> dict[str, dict[str, tuple[int, ...]]]:
+    """For each group, every decoder parameter that holds its channels and in which dims: 0 for
+    the channels a layer produces (or a depthwise layer's own), 1 for those it reads. A reader
+    takes the group's channels first, then whatever is concatenated after them."""
+    groups = {
+        "d8": {  # the stride-8 residual stream: at8, the coarse path, read by at4
+            "at8.0.0.weight": (0,),
+            "at8.0.0.bias": (0,),
+            "at8.0.1.weight": (0,),
+            "coarse.out.weight": (0,),
+            "coarse.out.bias": (0,),
+            "at4.0.weight": (0,),
+            "at4.0.bias": (0,),
+            "at4.1.weight": (1,),
+        },
+        "d4": {  # at4's output, read by the classifier and at2
+            "at4.1.weight": (0,),
+            "at4.1.bias": (0,),
+            "at4.2.weight": (0,),
+            "to_logits.weight": (1,),
+            "at2.0.weight": (0,),
+            "at2.0.bias": (0,),
+            "at2.1.weight": (1,),
+        },
+        "d2": {  # at2's output, read by the residual-and-gate convolution
+            "at2.1.weight": (0,),
+            "at2.1.bias": (0,),
+            "at2.2.weight": (0,),
+            "to_residual.weight": (1,),
+            "to_gate.weight": (1,),
+        },
+    }
+    for block in range(1, len(net.at8)):
+        groups["d8"][f"at8.{block}.conv.0.weight"] = (0, 1)
+        groups["d8"][f"at8.{block}.conv.0.bias"] = (0,)
+        groups["d8"][f"at8.{block}.conv.1.weight"] = (0,)
+    present = net.state_dict().keys()  # the coarse path is optional
+    return {
+        group: {name: dims for name, dims in params.items() if name in present}
+        for group, params in groups.items()
+    }
 
 
 @torch.no_grad()
@@ -78,16 +107,18 @@ def channel_scores(
         inputs = (feat, skip4, skip2, key, guide, *reference)
         cases.append((inputs, net.decode(*inputs)[0]))
     scores = {}
-    for group, count in zip(("d8", "d4", "d2"), net.spec()["widths"]):
+    parameters = dict(net.named_parameters())
+    for (group, params), count in zip(coupled(net).items(), net.spec()["widths"]):
         changes = torch.zeros(count)
         for channel in range(count):
-            readers = _readers(net, group, channel)
-            saved = [weight[index].clone() for weight, index in readers]
-            for weight, index in readers:
-                weight[index] = 0.0
+            # zeroing every slice that holds the channel removes it (its readers' alone would do)
+            slices = [parameters[name].select(dim, channel) for name, dims in params.items() for dim in dims]
+            saved = [piece.clone() for piece in slices]
+            for piece in slices:
+                piece.zero_()
             changes[channel] = sum(float((net.decode(*inputs)[0] - ab).abs().mean()) for inputs, ab in cases)
-            for (weight, index), value in zip(readers, saved):
-                weight[index] = value
+            for piece, value in zip(slices, saved):
+                piece.copy_(value)
         scores[group] = changes / len(cases)
     return scores
 
@@ -125,49 +156,12 @@ def kept_channels(scores: torch.Tensor, count: int) -> torch.Tensor:
 def sliced_state(net: ColorMotionNet2, keep: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """The parent's state dict with the decoder's weights cut to the kept channels."""
     state = {name: tensor.clone() for name, tensor in net.state_dict().items()}
-    d8, d4, d2 = net.spec()["widths"]
-    k8, k4, k2 = keep["d8"], keep["d4"], keep["d2"]
-
-    def tail(start: int, count: int) -> torch.Tensor:
-        return torch.arange(start, start + count)
-
-    # each reader's input: the group's channels first, then what is concatenated after them
-    at4_in = torch.cat((k8, tail(d8, state["at4.0.weight"].shape[0] - d8)))
-    at2_in = torch.cat((k4, tail(d4, state["at2.0.weight"].shape[0] - d4)))
-    gate_in = torch.cat((k2, tail(d2, state["to_gate.weight"].shape[1] - d2)))
-    cuts = {  # name -> (rows kept, columns kept); None keeps all
-        "at8.0.0.weight": (k8, None),
-        "at8.0.0.bias": (k8, None),
-        "at8.0.1.weight": (k8, None),
-        "coarse.out.weight": (k8, None),
-        "coarse.out.bias": (k8, None),
-        "at4.0.weight": (at4_in, None),
-        "at4.0.bias": (at4_in, None),
-        "at4.1.weight": (k4, at4_in),
-        "at4.1.bias": (k4, None),
-        "at4.2.weight": (k4, None),
-        "to_logits.weight": (None, k4),
-        "at2.0.weight": (at2_in, None),
-        "at2.0.bias": (at2_in, None),
-        "at2.1.weight": (k2, at2_in),
-        "at2.1.bias": (k2, None),
-        "at2.2.weight": (k2, None),
-        "to_residual.weight": (None, k2),
-        "to_gate.weight": (None, gate_in),
-    }
-    for block in range(1, len(net.at8)):
-        cuts[f"at8.{block}.conv.0.weight"] = (k8, k8)
-        cuts[f"at8.{block}.conv.0.bias"] = (k8, None)
-        cuts[f"at8.{block}.conv.1.weight"] = (k8, None)
-    for name, (rows, columns) in cuts.items():
-        if name not in state:  # the coarse path is optional
-            continue
-        tensor = state[name]
-        if rows is not None:
-            tensor = tensor[rows]
-        if columns is not None:
-            tensor = tensor[:, columns]
-        state[name] = tensor.contiguous()
+    for (group, params), width in zip(coupled(net).items(), net.spec()["widths"]):
+        for name, dims in params.items():
+            for dim in dims:  # the kept channels, then what follows the group's in that dim
+                size = state[name].shape[dim]
+                index = torch.cat((keep[group], torch.arange(width, size)))
+                state[name] = state[name].index_select(dim, index).contiguous()
     return state
 
 
@@ -175,7 +169,7 @@ def slim(
     net: ColorMotionNet2, widths: tuple[int, int, int], scores: dict[str, torch.Tensor]
 ) -> ColorMotionNet2:
     """`net` with decoder widths `widths` (d8, d4, d2), keeping the best-scoring channels."""
-    keep = {name: kept_channels(scores[name], count) for name, count in zip(("d8", "d4", "d2"), widths)}
+    keep = {name: kept_channels(scores[name], count) for name, count in zip(GROUPS, widths)}
     spec = {**net.spec(), "widths": tuple(widths)}
     slimmer = ColorMotionNet2(**spec)
     slimmer.load_state_dict(sliced_state(net, keep))  # strict: every shape must fit
