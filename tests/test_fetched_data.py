@@ -242,6 +242,27 @@ def test_prepare_refuses_files_the_shared_data_already_holds(tmp_path, monkeypat
     assert fetched.already_shared(other, fetched.files_in_shared_data()) == []
 
 
+def test_prepare_names_every_missing_snapshot_before_extracting_any(snapshot, tmp_path, monkeypatch):
+    """A bare machine learns the whole fetch list at once, and nothing is half prepared."""
+    bare, commit = snapshot
+    mirrors = tmp_path / "mirrors"
+    (mirrors / "someone+here").mkdir(parents=True)
+    bare.rename(mirrors / "someone+here" / "repo")
+    here = fetched.Source("here", "someone/here", commit, "images", "CC0-1.0", "test")
+    gone = fetched.Source("gone", "someone/gone", "0" * 40, "photos", "CC0-1.0", "test")
+    clips = fetched.ClipSource("vids", "other/clips", "0" * 40, ("clips",), "CC0-1.0", "test")
+    monkeypatch.setattr(fetched, "DATA_ROOT", tmp_path / "no-shared-data")
+    monkeypatch.setattr(fetched, "SOURCES", (here, gone))
+    monkeypatch.setattr(fetched, "CLIP_SOURCES", (clips,))
+    out = tmp_path / "out"
+    with pytest.raises(FileNotFoundError, match="of 2 source repositories") as error:
+        fetched.prepare(mirrors, out)
+    assert "github:other/clips, github:someone/gone" in str(error.value)
+    assert "someone/here" not in str(error.value)
+    assert not out.exists()
+    assert [entry["name"] for entry in fetched.prepare(mirrors, out, only={"here"})] == ["here"]
+
+
 @pytest.mark.skipif(
     not (fetched.DATA_ROOT / "MANIFEST.json").is_file(), reason="no ../shared/data on this machine"
 )

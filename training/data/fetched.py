@@ -322,24 +322,33 @@ def already_shared(source: Source | ClipSource, shared: set[tuple[str, str]]) ->
 
 
 def prepare(mirrors: Path, out_root: Path, only: set[str] | None = None) -> list[dict]:
-    """Extract the sources (or those named in `only`, keeping the manifest's other entries)."""
+    """Extract the sources (or those named in `only`, keeping the manifest's other entries).
+
+    Every source is checked before anything is extracted, so a machine without the snapshots
+    learns the whole list to fetch at once, not one repository per attempt."""
     previous = {entry["name"]: entry for entry in load_manifest()}
     shared = files_in_shared_data()
-    entries = []
-    for source in SOURCES + CLIP_SOURCES:
-        if only and source.name not in only:
-            if source.name in previous:
-                entries.append(previous[source.name])
-            continue
+    chosen = [source for source in SOURCES + CLIP_SOURCES if not only or source.name in only]
+    for source in chosen:
         duplicates = already_shared(source, shared)
         if duplicates:
             raise ValueError(
                 f"{source.name}: {source.repo} {', '.join(duplicates)} is already in ../shared/data "
                 "(its MANIFEST.json); take other files"
             )
+    missing = sorted({source.repo for source in chosen if not _snapshot(mirrors, source.repo).is_dir()})
+    if missing:
+        raise FileNotFoundError(
+            f"no snapshot in {mirrors} of {len(missing)} source repositories; fetch them first: "
+            + ", ".join(f"github:{repo}" for repo in missing)
+        )
+    entries = []
+    for source in SOURCES + CLIP_SOURCES:
+        if source not in chosen:
+            if source.name in previous:
+                entries.append(previous[source.name])
+            continue
         gitdir = _snapshot(mirrors, source.repo)
-        if not gitdir.is_dir():
-            raise FileNotFoundError(f"no snapshot of {source.repo} at {gitdir} (fetch github:{source.repo})")
         if isinstance(source, ClipSource):
             entry = prepare_clip_source(source, gitdir, out_root, CLIP_SCENES_DIR)
             print(f"{source.repo}: {entry['count']} clips, {entry['scene_frames']} scene frames")
@@ -413,7 +422,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--out", type=Path, default=FETCHED_ROOT)
     run.add_argument("--only", nargs="+", metavar="NAME", help="prepare these sources only")
     args = parser.parse_args(argv)
-    entries = prepare(args.mirrors, args.out, set(args.only) if args.only else None)
+    try:
+        entries = prepare(args.mirrors, args.out, set(args.only) if args.only else None)
+    except (FileNotFoundError, ValueError) as error:  # missing snapshots, a data rule broken
+        parser.error(str(error))
     manifest = {
         "description": "Photos and clips fetched from public GitHub repositories for training; kept "
         "outside the repository under ../colormotion-data/<name>/ (python -m training.data.fetched "
