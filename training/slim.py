@@ -81,12 +81,21 @@ def coupled(net: ColorMotionNet2) -> dict[str, dict[str, tuple[int, ...]]]:
     }
 
 
+def channel_slices(net: ColorMotionNet2, group: str, channel: int) -> list[torch.Tensor]:
+    """Views of every slice of the decoder's parameters that holds `channel` of `group`: zeroing
+    them removes the channel from what the decoder computes (its readers' alone would do)."""
+    parameters = dict(net.named_parameters())
+    return [
+        parameters[name].select(dim, channel) for name, dims in coupled(net)[group].items() for dim in dims
+    ]
+
+
 @torch.no_grad()
 def channel_scores(
     net: ColorMotionNet2, frames: list[tuple[torch.Tensor, torch.Tensor]]
 ) -> dict[str, torch.Tensor]:
     """How much each channel moves the colours: the mean |a*b* change| of the decoder's output
-    when that channel alone is removed (every weight reading it zeroed), over `frames` (L*/100
+    when that channel alone is removed (`channel_slices` zeroed), over `frames` (L*/100
     [1,1,H,W], true a*b*/110 [1,2,H,W]) decoded as training mixes them, in turn: automatic,
     with ten hints of the true colour (the frame attending to itself and its hints, as the
     engine does) and with a reference (the true colour, a third of it lost as flow loses it)."""
@@ -107,12 +116,10 @@ def channel_scores(
         inputs = (feat, skip4, skip2, key, guide, *reference)
         cases.append((inputs, net.decode(*inputs)[0]))
     scores = {}
-    parameters = dict(net.named_parameters())
-    for (group, params), count in zip(coupled(net).items(), net.spec()["widths"]):
+    for group, count in zip(GROUPS, net.spec()["widths"]):
         changes = torch.zeros(count)
         for channel in range(count):
-            # zeroing every slice that holds the channel removes it (its readers' alone would do)
-            slices = [parameters[name].select(dim, channel) for name, dims in params.items() for dim in dims]
+            slices = channel_slices(net, group, channel)
             saved = [piece.clone() for piece in slices]
             for piece in slices:
                 piece.zero_()
@@ -156,8 +163,9 @@ def kept_channels(scores: torch.Tensor, count: int) -> torch.Tensor:
 def sliced_state(net: ColorMotionNet2, keep: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """The parent's state dict with the decoder's weights cut to the kept channels."""
     state = {name: tensor.clone() for name, tensor in net.state_dict().items()}
-    for (group, params), width in zip(coupled(net).items(), net.spec()["widths"]):
-        for name, dims in params.items():
+    couplings = coupled(net)
+    for group, width in zip(GROUPS, net.spec()["widths"]):
+        for name, dims in couplings[group].items():
             for dim in dims:  # the kept channels, then what follows the group's in that dim
                 size = state[name].shape[dim]
                 index = torch.cat((keep[group], torch.arange(width, size)))
