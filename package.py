@@ -2,7 +2,7 @@
 # `rez env colormotion` then gives Python, Resolve/Natron (OFX) and Nuke everything they need.
 name = "colormotion"
 
-version = "0.6.2"
+version = "0.6.3"
 
 description = "Automatic, temporally stable video colorization: Colorize node (OpenFX, Nuke) and CLI."
 

@@ -7,4 +7,4 @@ temporal engine (:mod:`colormotion.temporal`) which runs the ONNX step model
 pipeline (:mod:`colormotion.colour`) turns its a*b* into the output frame.
 """
 
-__version__ = "0.6.2"
+__version__ = "0.6.3"

