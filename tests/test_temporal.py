@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from colormotion import colour, profiling
 from colormotion.model import load_model
-from colormotion.temporal import chain
+from colormotion.temporal import chain, cuts
 from colormotion.temporal.cache import ProcessCache, digest
 from colormotion.temporal.cuts import cut_score, is_scene_cut
 from colormotion.temporal.engine import EngineSettings, TemporalEngine
@@ -99,6 +99,15 @@ def test_sensitivity_controls_eagerness():
     assert scores == sorted(scores)
     assert cut_score(a, b) == cut_score(a.copy(), b.copy())  # a pure function
     assert is_scene_cut(a, a[:64], sensitivity=0.0)  # a change of frame size always is a new shot
+
+
+def test_tone_histogram_bins_like_numpy_histogram_edges_included():
+    rng = np.random.default_rng(5)
+    edges = np.arange(33, dtype=np.float32) / 32  # every bin edge, 0 and 1 included
+    gray = np.concatenate([rng.random(4000, dtype=np.float32), edges, np.nextafter(edges, -1)[1:]])
+    gray = gray.reshape(1, -1)
+    expected, _ = np.histogram(gray, bins=32, range=(0.0, 1.0))
+    np.testing.assert_array_equal(cuts._histogram(gray), expected / gray.size)
 
 
 # ---------------------------------------------------------------------------------------------
