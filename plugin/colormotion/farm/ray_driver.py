@@ -18,9 +18,12 @@ from __future__ import annotations
 import logging
 import math
 import shutil
+import signal
 import sys
+import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -163,7 +166,7 @@ def _drive(ray, job: FarmPlan, quiet: bool, threads: int) -> int:
                 except Exception as error:  # the task's own error, after its retries
                     raise ChunkFailed(chunk, error) from None
                 if not job.needs_join:
-                    placed += _place_frames(task_job, job, chunk)
+                    _place_frames(task_job, job, chunk, placed)
                 done_frames += len(chunk.frames)
                 if not quiet:
                     done_chunks = len(job.chunks) - len(pending)
@@ -198,17 +201,41 @@ def _remove(folder: Path, attempts: int = 20) -> None:
         time.sleep(0.1)
 
 
-def _place_frames(task_job: FarmPlan, job: FarmPlan, chunk: Chunk) -> list[Path]:
-    """Rename a finished chunk's frames into place, each once, never over an existing file."""
+def _place_frames(task_job: FarmPlan, job: FarmPlan, chunk: Chunk, placed: list[Path]) -> None:
+    """Rename a finished chunk's frames into place, each once, never over an existing file, and
+    add each to `placed` as it lands, so that a Ctrl-C between two frames removes them all."""
     staged, final = parse_pattern(task_job.output), parse_pattern(job.output)
-    placed = []
     for t in chunk.frames:
         source, target = staged.path(t), final.path(t)
         if not source.is_file():
             raise OutputError(f"chunk {chunk.label} finished without frame {t}", source)
-        place(source, target, overwrite=job.overwrite)
-        placed.append(target)
-    return placed
+        with _interrupts_deferred():  # a frame placed is a frame recorded
+            place(source, target, overwrite=job.overwrite)
+            placed.append(target)
+
+
+@contextmanager
+def _interrupts_deferred():
+    """Hold Ctrl-C and SIGTERM until the block ends, then act on them as before (main thread
+    only: elsewhere signals are not delivered to Python code anyway)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    for number in previous:
+        signal.signal(number, lambda received, _frame: caught.append(received))
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        for number in caught[:1]:
+            handler = previous[number]
+            if callable(handler):
+                handler(number, None)  # Python's Ctrl-C handler, or the CLI's for SIGTERM: raise
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(number)
 
 
 def _progress(frames: int, total: int, seconds: float, chunks: int, all_chunks: int) -> None:
