@@ -8,6 +8,14 @@ from colormotion.farm import ray_driver
 from colormotion.farm.plan import Chunk, FarmPlan
 
 
+@pytest.fixture(autouse=True)
+def python_ctrl_c():
+    """Python's own Ctrl-C handler (tests that ran before may have left another one)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def test_ctrl_c_inside_the_deferred_block_waits_for_its_end():
     finished = []
     with pytest.raises(KeyboardInterrupt):
