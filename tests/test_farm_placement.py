@@ -32,9 +32,7 @@ def test_a_frame_placed_as_ctrl_c_arrives_is_recorded_for_removal(tmp_path, monk
     for t in range(1, 5):
         (staging / f"f.{t:04d}.png").write_bytes(b"frame %d" % t)
     job = FarmPlan(input="in.####.png", output=str(out / "f.####.png"), first=1, last=4, chunks=[Chunk(1, 4)])
-    task_job = FarmPlan(
-        input="in.####.png", output=str(staging / "f.####.png"), first=1, last=4, chunks=[Chunk(1, 4)]
-    )
+    task_job = ray_driver._chunk_job(job, staging)  # the plan the tasks render: into staging
     real_place = ray_driver.place
 
     def place_then_interrupt(source, target, overwrite):

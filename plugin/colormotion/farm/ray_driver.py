@@ -230,7 +230,8 @@ def _interrupts_deferred():
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
-        for number in caught[:1]:
+        if caught:  # act on the first signal held, as its handler would have
+            number = caught[0]
             handler = previous[number]
             if callable(handler):
                 handler(number, None)  # Python's Ctrl-C handler, or the CLI's for SIGTERM: raise
